@@ -1,0 +1,81 @@
+// The whole platform surface of the addon. addon.cc speaks N-API and knows no
+// OS; each sys_<os>.cc knows one OS family and no JavaScript beyond finding a
+// socket. Times cross this boundary in milliseconds; a file whose OS counts
+// in seconds converts with RoundUpToSeconds so every platform rounds alike.
+#ifndef TCP_KEEPALIVE_SYS_H_
+#define TCP_KEEPALIVE_SYS_H_
+
+#include <napi.h>
+
+#include <cstdint>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#endif
+
+namespace tka {
+
+#ifdef _WIN32
+using Socket = SOCKET;
+#else
+using Socket = int;
+#endif
+
+// -1 in any field of Settings means "leave as it is" when applying and
+// "the OS cannot tell us" when reading.
+constexpr int64_t kUnset = -1;
+
+struct Settings {
+  int64_t enable = kUnset;  // 0 or 1
+  int64_t idle_ms = kUnset;
+  int64_t interval_ms = kUnset;
+  int64_t count = kUnset;
+  int64_t user_timeout_ms = kUnset;
+};
+
+struct Range {
+  bool supported = false;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+struct Capabilities {
+  const char* platform;  // process.platform spelling
+  const char* target;    // "fd": JS passes handle.fd; "endpoints": JS passes
+                         // [localAddress, localPort, remoteAddress, remotePort]
+  Range idle, interval, count, user_timeout;  // times in ms, after rounding
+  const char* user_timeout_option;            // OS option behind userTimeout
+};
+
+// code is a libuv error code (negative, as Node's err.errno), so JS can name it
+// with util.getSystemErrorName on every OS. kNotTcp is ours: the target is a
+// live socket but not an IPv4/IPv6 stream socket.
+constexpr int kNotTcp = 1;
+constexpr int kNotFound = 2;  // endpoints matched no TCP handle of this loop
+
+struct Failure {
+  int code = 0;
+  const char* syscall = "";
+  const char* option = "";
+};
+
+// Seconds-based OSes: a positive millisecond value never becomes 0 s.
+inline int64_t RoundUpToSeconds(int64_t ms) { return (ms + 999) / 1000; }
+
+// Detected once per process at load; must be cheap and side-effect free.
+Capabilities Probe();
+
+// Turns the JS-side target into the OS socket, at call time, never cached.
+bool Resolve(Napi::Env env, const Napi::Value& target, Socket* out,
+             Failure* fail);
+
+// Applies the fields that are not kUnset. Returns false and fills fail on the
+// first OS error; earlier fields may already be applied.
+bool Apply(Socket s, const Settings& want, Failure* fail);
+
+// Reads what the kernel holds; a field the OS cannot report stays kUnset.
+bool Read(Socket s, Settings* have, Failure* fail);
+
+}  // namespace tka
+
+#endif  // TCP_KEEPALIVE_SYS_H_

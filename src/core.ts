@@ -1,0 +1,366 @@
+import net = require('node:net')
+import { native, type NativeBinding } from './binding'
+import { invalidType, makeError, systemError, type KeepAliveError } from './errors'
+
+/** What to set. Times are milliseconds; omitted fields are left as the socket has them. */
+export interface KeepAliveOptions {
+  /** Turn SO_KEEPALIVE on or off. Default `true`: asking for timing means wanting probes. */
+  enable?: boolean
+  /** Idle time before the first probe (TCP_KEEPIDLE; TCP_KEEPALIVE on macOS). */
+  idle?: number
+  /** Time between unanswered probes (TCP_KEEPINTVL). */
+  interval?: number
+  /** Unanswered probes before the connection is dropped (TCP_KEEPCNT). */
+  count?: number
+  /** Longest time sent data may stay unacknowledged before the connection is dropped
+   *  (TCP_USER_TIMEOUT on Linux; see the README for other platforms). 0 = OS default. */
+  userTimeout?: number
+}
+
+/** What the kernel holds. `null`: this platform cannot report the value. */
+export interface KeepAliveState {
+  enabled: boolean | null
+  idle: number | null
+  interval: number | null
+  count: number | null
+  userTimeout: number | null
+}
+
+export type KeepAliveOptionName = 'idle' | 'interval' | 'count' | 'userTimeout'
+
+export interface OptionLimit {
+  readonly min: number
+  readonly max: number
+}
+
+export interface Capabilities {
+  /** The addon loaded; false means the fallback over Node's own `socket.setKeepAlive`. */
+  readonly native: boolean
+  readonly platform: string
+  readonly idle: boolean
+  readonly interval: boolean
+  readonly count: boolean
+  readonly userTimeout: boolean
+  /** Accepted input per option (ms for times, probes for count), after rounding. */
+  readonly limits: Readonly<Record<KeepAliveOptionName, OptionLimit>>
+  /** The OS option behind `userTimeout`, or null where there is none. */
+  readonly userTimeoutOption: string | null
+  /** Why the addon did not load, when `native` is false. */
+  readonly reason: string | null
+}
+
+const NUMERIC: readonly KeepAliveOptionName[] = ['idle', 'interval', 'count', 'userTimeout']
+const KNOWN = new Set<string>(['enable', ...NUMERIC])
+const UNSET = -1
+
+// Without the addon only Node's socket.setKeepAlive(true, ms) is reachable: it
+// sets the idle time in whole seconds. The bounds are the kernel's, which Node
+// would otherwise hit silently (it ignores setsockopt failures).
+const FALLBACK_IDLE_MAX_S = process.platform === 'linux' ? 32767 : process.platform === 'win32' ? 4294967 : 2147483
+
+function buildCapabilities(binding: NativeBinding | null, reason: string | null): Capabilities {
+  if (binding) {
+    const c = binding.capabilities
+    const limit = (r: { min: number; max: number }): OptionLimit => Object.freeze({ min: r.min, max: r.max })
+    return Object.freeze({
+      native: true,
+      platform: c.platform,
+      idle: c.idle.supported,
+      interval: c.interval.supported,
+      count: c.count.supported,
+      userTimeout: c.userTimeout.supported,
+      limits: Object.freeze({ idle: limit(c.idle), interval: limit(c.interval), count: limit(c.count), userTimeout: limit(c.userTimeout) }),
+      userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
+      reason: null,
+    })
+  }
+  const none = Object.freeze({ min: 0, max: 0 })
+  return Object.freeze({
+    native: false,
+    platform: process.platform,
+    idle: true,
+    interval: false,
+    count: false,
+    userTimeout: false,
+    limits: Object.freeze({ idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }), interval: none, count: none, userTimeout: none }),
+    userTimeoutOption: null,
+    reason,
+  })
+}
+
+export const capabilities: Capabilities = buildCapabilities(native.binding, native.reason)
+
+/** Validated options: -1 marks a field to leave alone. Frozen, so one value can be shared by hooks. */
+export interface Normalized {
+  readonly enable: number
+  readonly idle: number
+  readonly interval: number
+  readonly count: number
+  readonly userTimeout: number
+}
+
+const UNIT: Record<KeepAliveOptionName, string> = {
+  idle: 'ms, rounded up to whole seconds',
+  interval: 'ms, rounded up to whole seconds',
+  count: 'probes',
+  userTimeout: capabilities.platform === 'linux' ? 'ms' : 'ms, rounded up to whole seconds',
+}
+
+function closest(key: string): string | null {
+  // A typo such as `intreval` should name what was meant.
+  const lower = key.toLowerCase()
+  for (const known of KNOWN) {
+    const k = known.toLowerCase()
+    if (lower === k || (lower.length === k.length && [...lower].sort().join('') === [...k].sort().join(''))) return known
+  }
+  for (const known of KNOWN) if (known.toLowerCase().startsWith(lower.slice(0, 3))) return known
+  return null
+}
+
+function readNumber(options: Record<string, unknown>, key: KeepAliveOptionName, argName: string): number {
+  const value = options[key]
+  if (value === undefined) return UNSET
+  const name = `${argName}.${key}`
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value)
+  if (!capabilities[key]) {
+    const why = capabilities.native ? `on ${capabilities.platform}` : `without the native addon (${capabilities.reason ?? 'not loaded'})`
+    throw makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `The option "${name}" is not supported ${why}`)
+  }
+  const { min, max } = capabilities.limits[key]
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const integer = Number.isInteger(value) ? '' : 'an integer '
+    throw makeError(
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      `The value of "${name}" is out of range. It must be ${integer}>= ${min} && <= ${max} (${UNIT[key]}, ${capabilities.platform}). Received ${String(value)}`,
+    )
+  }
+  // Object.is(-0) is an integer in range for userTimeout; store plain 0.
+  return value === 0 ? 0 : value
+}
+
+/**
+ * Validates options once, so hooks can check at install time and apply the
+ * same frozen value to every socket.
+ */
+export function normalizeOptions(options: unknown, argName = 'options'): Normalized {
+  if (options === undefined) return Object.freeze({ enable: 1, idle: UNSET, interval: UNSET, count: UNSET, userTimeout: UNSET })
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType(argName, 'of type object', options)
+  const record = options as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (!KNOWN.has(key)) {
+      const hint = closest(key)
+      throw makeError(
+        TypeError,
+        'ERR_INVALID_ARG_VALUE',
+        `The property "${argName}.${key}" is not a keepalive option${hint ? `; did you mean "${hint}"?` : ''} Known options: ${[...KNOWN].join(', ')}`,
+      )
+    }
+  }
+  const enable = record.enable
+  if (enable !== undefined && typeof enable !== 'boolean') throw invalidType(`${argName}.enable`, 'of type boolean', enable)
+  return Object.freeze({
+    enable: enable === false ? 0 : 1,
+    idle: readNumber(record, 'idle', argName),
+    interval: readNumber(record, 'interval', argName),
+    count: readNumber(record, 'count', argName),
+    userTimeout: readNumber(record, 'userTimeout', argName),
+  })
+}
+
+// Node-internal shape of net.Socket that this module relies on.
+interface SocketHandle {
+  fd?: number
+  constructor?: { name?: string }
+}
+type InternalSocket = net.Socket & {
+  _handle: SocketHandle | null
+  connecting: boolean
+  [kApplied]?: Normalized
+  [kPending]?: Normalized
+}
+
+const kApplied = Symbol('tcp-keepalive.applied')
+const kPending = Symbol('tcp-keepalive.pending')
+
+function checkSocket(socket: unknown): InternalSocket {
+  if (!(socket instanceof net.Socket)) throw invalidType('socket', 'an instance of net.Socket', socket)
+  if (socket.destroyed) throw makeError(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed')
+  return socket as InternalSocket
+}
+
+type Target = number | [string, number, string, number]
+
+/**
+ * The OS socket behind `socket`, read from the live handle now (fd numbers are
+ * reused after close, so it is never cached). null: not connected yet.
+ */
+function targetOf(socket: InternalSocket, binding: NativeBinding): Target | null {
+  const handle = socket._handle
+  if (!handle || socket.connecting) return null
+  const kind = handle.constructor?.name
+  if (kind === 'Pipe') throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe)')
+  if (binding.capabilities.target === 'fd') {
+    const fd = handle.fd
+    if (typeof fd !== 'number' || fd < 0) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${kind ?? 'unknown'})`)
+    return fd
+  }
+  const { localAddress, localPort, remoteAddress, remotePort } = socket
+  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
+    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${kind ?? 'unknown'})`)
+  }
+  return [localAddress, localPort, remoteAddress, remotePort]
+}
+
+function translate(err: unknown): Error {
+  const e = err as { uvCode?: unknown; syscall?: unknown; option?: unknown }
+  if (typeof e?.uvCode !== 'number') return err as Error
+  if (e.uvCode === 1) return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not an IPv4/IPv6 TCP socket')
+  if (e.uvCode === 2) return makeError(Error, 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND', 'No TCP handle of this event loop matches the socket\'s endpoints')
+  return systemError(e.uvCode, String(e.syscall), String(e.option))
+}
+
+function merge(old: Normalized | undefined, next: Normalized): Normalized {
+  if (!old) return next
+  const pick = (a: number, b: number): number => (b === UNSET ? a : b)
+  return Object.freeze({
+    enable: next.enable,
+    idle: pick(old.idle, next.idle),
+    interval: pick(old.interval, next.interval),
+    count: pick(old.count, next.count),
+    userTimeout: pick(old.userTimeout, next.userTimeout),
+  })
+}
+
+const warned = new Set<string>()
+
+/** Default sink for failures that happen where nobody can catch them (deferred or automatic configuration). */
+export function reportError(err: Error, onError?: (err: Error) => void): void {
+  if (onError) {
+    onError(err)
+    return
+  }
+  const code = (err as { code?: string }).code ?? 'UNKNOWN'
+  if (warned.has(code)) return
+  warned.add(code)
+  process.emitWarning(`tcp-keepalive could not configure a socket: ${err.message}`, { type: 'TcpKeepAliveWarning', code })
+}
+
+function applyNative(binding: NativeBinding, target: Target, n: Normalized): void {
+  try {
+    binding.set(target, n.enable, n.idle, n.interval, n.count, n.userTimeout)
+  } catch (err) {
+    throw translate(err)
+  }
+}
+
+// Node's socket.setKeepAlive(true, ms) also forces TCP_KEEPINTVL=1 s and
+// TCP_KEEPCNT=10 and http agents call it every time a socket returns to the
+// pool. A per-socket override re-applies our timing after Node's call, so the
+// last explicit word on timing stays ours; enable=false still turns it off.
+function guard(socket: InternalSocket): void {
+  if (Object.prototype.hasOwnProperty.call(socket, 'setKeepAlive')) return
+  const original = socket.setKeepAlive
+  socket.setKeepAlive = function setKeepAlive(this: InternalSocket, enable?: boolean, initialDelay?: number) {
+    original.call(this, enable, initialDelay)
+    const applied = this[kApplied]
+    const binding = native.binding
+    if (enable && applied && binding && !this.destroyed) {
+      try {
+        const target = targetOf(this, binding)
+        // Node applies its own call at 'connect' when still connecting; our deferred apply runs after that.
+        if (target !== null) applyNative(binding, target, { ...applied, enable: UNSET, userTimeout: UNSET })
+      } catch (err) {
+        reportError(err as Error)
+      }
+    }
+    return this
+  }
+}
+
+function applyNow(socket: InternalSocket, n: Normalized, onError?: (err: Error) => void): void {
+  delete socket[kPending]
+  if (socket.destroyed) return
+  try {
+    applyConnected(socket, n)
+  } catch (err) {
+    reportError(err as Error, onError)
+  }
+}
+
+function applyConnected(socket: InternalSocket, n: Normalized): void {
+  const binding = native.binding
+  if (!binding) {
+    applyFallback(socket, n)
+    return
+  }
+  const target = targetOf(socket, binding)
+  if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected')
+  applyNative(binding, target, n)
+  const merged = merge(socket[kApplied], n)
+  socket[kApplied] = merged
+  guard(socket)
+}
+
+function applyFallback(socket: InternalSocket, n: Normalized): void {
+  // normalizeOptions already refused what Node cannot do; round up like the addon.
+  const delay = n.idle === UNSET ? 0 : Math.ceil(n.idle / 1000) * 1000
+  net.Socket.prototype.setKeepAlive.call(socket, n.enable === 1, delay)
+}
+
+/**
+ * Applies validated options. A connected socket is configured now; one still
+ * connecting is configured when it emits 'connect' (a later call before then
+ * replaces the pending options). Deferred failures go to `onError`, else to a
+ * process warning.
+ */
+export function applyNormalized(socket: net.Socket, n: Normalized, onError?: (err: Error) => void): void {
+  const s = checkSocket(socket)
+  const binding = native.binding
+  if (s._handle?.constructor?.name === 'Pipe') throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe)')
+  const ready = binding ? s._handle !== null && !s.connecting : !s.connecting
+  if (ready) {
+    applyConnected(s, n)
+    return
+  }
+  const already = s[kPending] !== undefined
+  s[kPending] = merge(s[kPending], n)
+  if (!already) s.once('connect', () => applyNow(s, s[kPending] as Normalized, onError))
+}
+
+/** Sets keepalive options on a TCP socket (plain, TLS, client or accepted). */
+export function setKeepAlive(socket: net.Socket, options?: KeepAliveOptions): void {
+  checkSocket(socket)
+  applyNormalized(socket, normalizeOptions(options))
+}
+
+function orNull(v: number): number | null {
+  return v < 0 ? null : v
+}
+
+/** Reads what the kernel holds for this socket. */
+export function getKeepAlive(socket: net.Socket): KeepAliveState {
+  const s = checkSocket(socket)
+  const binding = native.binding
+  if (!binding) {
+    if (s._handle?.constructor?.name === 'Pipe') throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe)')
+    return { enabled: null, idle: null, interval: null, count: null, userTimeout: null }
+  }
+  const target = targetOf(s, binding)
+  if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected yet; read it after \'connect\'')
+  let raw: [number, number, number, number, number]
+  try {
+    raw = binding.get(target)
+  } catch (err) {
+    throw translate(err)
+  }
+  return {
+    enabled: raw[0] < 0 ? null : raw[0] === 1,
+    idle: orNull(raw[1]),
+    interval: orNull(raw[2]),
+    count: orNull(raw[3]),
+    userTimeout: orNull(raw[4]),
+  }
+}
+
+export type { KeepAliveError }

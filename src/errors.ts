@@ -1,0 +1,58 @@
+import { getSystemErrorMap, inspect } from 'node:util'
+
+/** Every `code` this package puts on an error it throws or reports. */
+export type KeepAliveErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_SOCKET_CLOSED'
+  | 'ERR_TCP_KEEPALIVE_NOT_TCP'
+  | 'ERR_TCP_KEEPALIVE_NOT_CONNECTED'
+  | 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND'
+  | 'ERR_TCP_KEEPALIVE_UNSUPPORTED'
+
+/** An OS call failed: `code` is the errno name (`EINVAL`), as on Node's own system errors. */
+export interface KeepAliveSystemError extends Error {
+  code: string
+  /** Negative libuv error number, as Node's `err.errno`. */
+  errno: number
+  syscall: string
+  /** The socket option being set or read, e.g. `TCP_KEEPCNT`. */
+  option: string
+}
+
+export type KeepAliveError = (TypeError | RangeError | Error) & { code: KeepAliveErrorCode }
+
+type ErrorClass = typeof TypeError | typeof RangeError | typeof Error
+
+export function makeError(Base: ErrorClass, code: KeepAliveErrorCode, message: string): KeepAliveError {
+  const err = new Base(message) as KeepAliveError
+  err.code = code
+  return err
+}
+
+export function describeReceived(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${String(value)}`
+  if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name
+    return name ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: 0 })}`
+  }
+  const shown = inspect(value).slice(0, 28)
+  return `Received type ${typeof value} (${shown})`
+}
+
+export function invalidType(name: string, expected: string, value: unknown): KeepAliveError {
+  return makeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" ${name.includes(".") ? "property" : "argument"} must be ${expected}. ${describeReceived(value)}`)
+}
+
+export function systemError(uvCode: number, syscall: string, option: string): KeepAliveSystemError {
+  const [name, text] = getSystemErrorMap().get(uvCode) ?? [`Unknown system error ${uvCode}`, 'unknown error']
+  const what = option ? `${syscall} ${option}` : syscall
+  const err = new Error(`${what} failed: ${name} (${text})`) as KeepAliveSystemError
+  err.code = name
+  err.errno = uvCode
+  err.syscall = syscall
+  err.option = option
+  return err
+}

@@ -1,0 +1,35 @@
+import { once } from 'node:events'
+import net from 'node:net'
+
+export interface Pair {
+  client: net.Socket
+  accepted: net.Socket
+  close(): void
+}
+
+/** A connected loopback TCP pair: our client and the server's accepted socket. */
+export async function tcpPair(host = '127.0.0.1'): Promise<Pair> {
+  const server = net.createServer()
+  server.listen(0, host)
+  await once(server, 'listening')
+  const { port } = server.address() as net.AddressInfo
+  const acceptedP = once(server, 'connection') as Promise<[net.Socket]>
+  const client = net.connect(port, host)
+  await once(client, 'connect')
+  const [accepted] = await acceptedP
+  return {
+    client,
+    accepted,
+    close() {
+      client.destroy()
+      accepted.destroy()
+      server.close()
+    },
+  }
+}
+
+export function fdOf(socket: net.Socket): number {
+  // Node keeps the fd on the internal handle; tests read it only to hand it
+  // to an independent observer.
+  return (socket as unknown as { _handle: { fd: number } })._handle.fd
+}
