@@ -139,3 +139,17 @@ describe('bad sockets', () => {
     }
   })
 })
+
+describe('OS failures', () => {
+  it('carry the errno name, Node\'s negative errno, the syscall and the option', async () => {
+    // Valid input on a live TCP socket does not fail on Linux, so the
+    // translation the addon's failures go through is checked on its own.
+    const { systemError } = (await import('../dist/cjs/errors.js')) as typeof import('../src/errors')
+    const { getSystemErrorName, getSystemErrorMap } = await import('node:util')
+    const einval = [...getSystemErrorMap().entries()].find(([, [name]]) => name === 'EINVAL')?.[0] as number
+    const err = systemError(einval, 'setsockopt', 'TCP_KEEPCNT')
+    expect(err).toMatchObject({ code: 'EINVAL', errno: einval, syscall: 'setsockopt', option: 'TCP_KEEPCNT' })
+    expect(getSystemErrorName(err.errno)).toBe('EINVAL')
+    expect(err.message).toBe('setsockopt TCP_KEEPCNT failed: EINVAL (invalid argument)')
+  })
+})
