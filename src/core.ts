@@ -296,8 +296,10 @@ function applyConnected(socket: InternalSocket, n: Normalized): void {
   }
   const target = targetOf(socket, binding)
   if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected')
-  applyNative(binding, target, n)
   const merged = merge(socket[kApplied], n)
+  // Windows may have to set idle and interval together (SIO_KEEPALIVE_VALS)
+  // without being able to read the one not given: hand it everything we set.
+  applyNative(binding, target, binding.capabilities.target === 'endpoints' ? merged : n)
   socket[kApplied] = merged
   guard(socket)
 }
