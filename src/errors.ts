@@ -10,6 +10,7 @@ export type KeepAliveErrorCode =
   | 'ERR_TCP_KEEPALIVE_NOT_CONNECTED'
   | 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND'
   | 'ERR_TCP_KEEPALIVE_UNSUPPORTED'
+  | 'ERR_TCP_KEEPALIVE_UNDICI_MISSING'
 
 /** An OS call failed: `code` is the errno name (`EINVAL`), as on Node's own system errors. */
 export interface KeepAliveSystemError extends Error {

@@ -1,3 +1,5 @@
 export { setKeepAlive, getKeepAlive, capabilities } from './core'
 export type { KeepAliveOptions, KeepAliveState, Capabilities, OptionLimit, KeepAliveOptionName } from './core'
 export type { KeepAliveError, KeepAliveErrorCode, KeepAliveSystemError } from './errors'
+export { install, withKeepAlive, connector } from './hooks'
+export type { InstallHandle, InstallOptions, KeepAliveChooser, SocketInfo, AgentLike, Connector } from './hooks'

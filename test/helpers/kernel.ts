@@ -66,3 +66,14 @@ export function makeCertificate(): { key: string; cert: string } {
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/**
+ * The kernel's keepalive settings of this process's TCP socket with the given
+ * local and remote ports, found through `ss -p` (no socket object needed, so
+ * it works for connections a library opened for us).
+ */
+export function kernelViewByPorts(localPort: number, remotePort: number): PeekedState | null {
+  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${localPort} and dport = :${remotePort} )`], { encoding: 'utf8' })
+  const m = new RegExp(`pid=${process.pid},fd=(\\d+)`).exec(out)
+  return m ? peekSockopt(Number(m[1])) : null
+}
