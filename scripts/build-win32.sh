@@ -43,7 +43,7 @@ x86_64-w64-mingw32-dlltool -d "$work/node.def" -l "$work/libnode.a" -D node.exe
 out="$root/prebuilds/win32-x64"
 mkdir -p "$out"
 # -static: no mingw runtime DLLs (libstdc++, libwinpthread) to ship beside it.
-"$cxx" -shared -s -static -o "$out/tcp-keepalive.napi.node" \
+"$cxx" -shared -s -static -o "$out/tcp-keepalive.node" \
   "$work/addon.o" "$work/sys_windows.o" -L"$work" -lnode -lws2_32
-echo "built $out/tcp-keepalive.napi.node ($(stat -c %s "$out/tcp-keepalive.napi.node") bytes)"
-x86_64-w64-mingw32-objdump -p "$out/tcp-keepalive.napi.node" | sed -n 's/^[[:space:]]*DLL Name: /  imports: /p'
+echo "built $out/tcp-keepalive.node ($(stat -c %s "$out/tcp-keepalive.node") bytes)"
+x86_64-w64-mingw32-objdump -p "$out/tcp-keepalive.node" | sed -n 's/^[[:space:]]*DLL Name: /  imports: /p'

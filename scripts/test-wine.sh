@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 wine=$(command -v wine64 || echo /usr/lib/wine/wine64)
 [ -x "$wine" ] || { echo "missing wine64: apt-get install wine64" >&2; exit 2; }
-[ -f "$root/prebuilds/win32-x64/tcp-keepalive.napi.node" ] || { echo "run scripts/build-win32.sh first" >&2; exit 2; }
+[ -f "$root/prebuilds/win32-x64/tcp-keepalive.node" ] || { echo "run scripts/build-win32.sh first" >&2; exit 2; }
 node_exe=$("$root/scripts/fetch-node.sh" win x64)
 
 cache=${TCP_KEEPALIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tcp-keepalive-ci}
@@ -20,11 +20,10 @@ fi
 
 # The package as a Windows user has it: no Linux build/ beside the prebuild.
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-pkg="$work/pkg"
-mkdir -p "$pkg/node_modules"
-cp -r "$root/dist" "$root/prebuilds" "$root/package.json" "$pkg/"
-cp -r "$root/node_modules/node-gyp-build" "$pkg/node_modules/"
+# wineserver outlives node.exe by default: stop it so nothing lingers.
+wineserver=$(command -v wineserver64 || command -v wineserver || echo /usr/lib/wine/wineserver64)
+trap '"$wineserver" -k 2>/dev/null || true; rm -rf "$work"' EXIT
+pkg=$("$root/scripts/stage-package.sh" "$work")
 cp "$root/test/platform/subset.mjs" "$work/subset.mjs"
 
 hold=8

@@ -7,7 +7,7 @@
 // - built-in fetch (either scheme): `undici:client:connected`.
 // - tls.connect, and so https.request with any agent: no channel on Node 20,
 //   so install() wraps the `tls.connect` export (https and undici call it
-//   through the same module object). uninstall() puts the original back, or,
+//   through the same module object; ESM named imports are synced too). uninstall() puts the original back, or,
 //   if someone wrapped it after us, leaves a pass-through.
 // - accepted sockets ({ server: true }): `net.server.socket`.
 // A socket reached by two paths is configured once (a per-socket mark).
@@ -15,6 +15,7 @@
 // No structure here holds a socket: the channel callbacks and the 'connect'
 // listener live on the socket itself, so they die with it.
 import dc = require('node:diagnostics_channel')
+import { syncBuiltinESMExports } from 'node:module'
 import net = require('node:net')
 import tls = require('node:tls')
 import { applyNormalized, normalizeOptions, reportError, type KeepAliveOptions, type Normalized } from './core'
@@ -141,6 +142,8 @@ function subscribe(): void {
   originalTlsConnect = tls.connect
   wrappedTlsConnect = makeTlsWrapper(originalTlsConnect)
   tls.connect = wrappedTlsConnect
+  // ESM `import { connect } from 'node:tls'` bindings follow the CJS exports only when told to.
+  syncBuiltinESMExports()
 }
 
 function unsubscribe(): void {
@@ -149,7 +152,10 @@ function unsubscribe(): void {
   dc.unsubscribe('undici:client:connected', onClientSocket)
   // Only undo our own wrapper; a later wrapper keeps working because ours
   // checks `active` and passes through once uninstalled.
-  if (tls.connect === wrappedTlsConnect && originalTlsConnect) tls.connect = originalTlsConnect
+  if (tls.connect === wrappedTlsConnect && originalTlsConnect) {
+    tls.connect = originalTlsConnect
+    syncBuiltinESMExports()
+  }
   originalTlsConnect = null
   wrappedTlsConnect = null
 }

@@ -32,7 +32,7 @@ function codeOf(fn) {
   }
 }
 
-const { setKeepAlive, getKeepAlive, capabilities } = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
+const { setKeepAlive, getKeepAlive, capabilities, install } = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
 say(`# node ${process.version} ${process.platform}-${process.arch}`)
 say(`# capabilities ${JSON.stringify(capabilities)}`)
 if (flag('--expect-native')) check('native addon loaded', capabilities.native === true, capabilities.reason ?? '')
@@ -68,6 +68,43 @@ const doomed = net.connect(server.address().port, '127.0.0.1')
 await new Promise((r) => doomed.once('connect', r))
 doomed.destroy()
 check('destroyed: ERR_SOCKET_CLOSED', codeOf(() => setKeepAlive(doomed, { idle: 1000 })) === 'ERR_SOCKET_CLOSED')
+
+// install(): the hooks reach net.connect, tls.connect (https) and built-in
+// fetch on this Node version. The chooser records each socket it is offered.
+{
+  const http = await import('node:http')
+  const tls = await import('node:tls')
+  const offered = []
+  const opts = { idle: 5000 }
+  const handle = install((socket) => (offered.push(socket), opts))
+  const web = http.createServer((req, res) => res.end('ok'))
+  await new Promise((r) => web.listen(0, '127.0.0.1', r))
+  const port = web.address().port
+  const viaNet = net.connect(port, '127.0.0.1')
+  await new Promise((r) => viaNet.once('connect', r))
+  await new Promise((r) => setImmediate(r))
+  check('install() reaches net.connect', getKeepAlive(viaNet).idle === 5000 || (getKeepAlive(viaNet).idle === null && offered.includes(viaNet)))
+  viaNet.destroy()
+  const viaTls = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+  viaTls.on('error', () => {})
+  await new Promise((r) => viaTls.once('connect', r))
+  await new Promise((r) => setImmediate(r))
+  check('install() reaches tls.connect', offered.includes(viaTls))
+  viaTls.destroy()
+  if (typeof fetch === 'function') {
+    const before = offered.length
+    await (await fetch(`http://127.0.0.1:${port}/`)).text()
+    const fetched = offered.slice(before)
+    check('install() reaches built-in fetch', fetched.length > 0 && fetched.every((s) => s.destroyed || getKeepAlive(s).idle !== 0), `${fetched.length} socket(s)`)
+  }
+  handle.uninstall()
+  const after = net.connect(port, '127.0.0.1')
+  await new Promise((r) => after.once('connect', r))
+  check('after uninstall() sockets are untouched', !offered.includes(after))
+  after.destroy()
+  web.closeAllConnections?.()
+  web.close()
+}
 
 if (hold > 0) {
   setKeepAlive(client, want)
