@@ -183,7 +183,7 @@ describe('setKeepAlive / getKeepAlive on live sockets', () => {
 })
 
 describe('fallback without the native addon', () => {
-  it('imports, reports native: false, sets idle through Node and refuses the rest', () => {
+  it('imports (without undici too), reports native: false, sets idle through Node and refuses the rest', () => {
     // A copy of the package with no build/ and no prebuilds/: what a user gets
     // on a platform with neither a prebuild nor a compiler.
     const root = join(__dirname, '..')
@@ -197,13 +197,14 @@ describe('fallback without the native addon', () => {
       writeFileSync(
         script,
         `import net from 'node:net'
-import { capabilities, setKeepAlive, getKeepAlive } from 'tcp-keepalive'
+import { capabilities, setKeepAlive, getKeepAlive, connector } from 'tcp-keepalive'
 const server = net.createServer().listen(0, '127.0.0.1', () => {
   const c = net.connect(server.address().port, '127.0.0.1', () => {
     const out = { native: capabilities.native, reason: capabilities.reason, fd: c._handle.fd }
     setKeepAlive(c, { idle: 4500 })
     out.read = getKeepAlive(c)
     try { setKeepAlive(c, { interval: 1000 }) } catch (e) { out.intervalError = e.code }
+    try { connector({ idle: 1000 }) } catch (e) { out.undiciError = e.code }
     console.log(JSON.stringify(out))
     process.stdin.once('data', () => process.exit(0))
   })
@@ -215,11 +216,13 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       return new Promise<void>((resolve, reject) => {
         child.stdout.once('data', (chunk: Buffer) => {
           try {
-            const out = JSON.parse(chunk.toString()) as { native: boolean; reason: string; fd: number; read: object; intervalError: string }
+            const out = JSON.parse(chunk.toString()) as { native: boolean; reason: string; fd: number; read: object; intervalError: string; undiciError: string }
             expect(out.native).toBe(false)
             expect(out.reason).toMatch(/No native build/)
             expect(out.read).toEqual({ enabled: null, idle: null, interval: null, count: null, userTimeout: null })
             expect(out.intervalError).toBe('ERR_TCP_KEEPALIVE_UNSUPPORTED')
+            // undici is an optional peer: the package imported without it, connector() says what is missing.
+            expect(out.undiciError).toBe('ERR_TCP_KEEPALIVE_UNDICI_MISSING')
             // Node's own call, rounded up by us to 5 s, seen from outside.
             if (linux) expect(peekSockopt(out.fd, child.pid)).toMatchObject({ enabled: true, idle: 5000 })
             resolve()
