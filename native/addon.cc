@@ -21,34 +21,36 @@ int64_t Field(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Int64Value();
 }
 
-// set(target, enable, idleMs, intervalMs, count, userTimeoutMs); -1 = leave.
+// set(target, verify, enable, idleMs, intervalMs, count, userTimeoutMs);
+// -1 = leave.
 // Arguments are checked in TS; As<> here would only misbehave on a bug there.
 Napi::Value Set(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   tka::Failure fail;
   tka::Socket s;
-  if (!tka::Resolve(env, info[0], &s, &fail)) {
+  if (!tka::Resolve(env, info[0], info[1].ToBoolean(), &s, &fail)) {
     ThrowFailure(env, fail);
     return env.Undefined();
   }
   tka::Settings want;
-  want.enable = Field(info, 1);
-  want.idle_ms = Field(info, 2);
-  want.interval_ms = Field(info, 3);
-  want.count = Field(info, 4);
-  want.user_timeout_ms = Field(info, 5);
+  want.enable = Field(info, 2);
+  want.idle_ms = Field(info, 3);
+  want.interval_ms = Field(info, 4);
+  want.count = Field(info, 5);
+  want.user_timeout_ms = Field(info, 6);
   if (!tka::Apply(s, want, &fail)) ThrowFailure(env, fail);
   return env.Undefined();
 }
 
-// get(target) -> [enable, idleMs, intervalMs, count, userTimeoutMs]; -1 = the
-// OS cannot say.
+// get(target, verify) -> [enable, idleMs, intervalMs, count, userTimeoutMs];
+// -1 = the OS cannot say.
 Napi::Value Get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   tka::Failure fail;
   tka::Socket s;
   tka::Settings have;
-  if (!tka::Resolve(env, info[0], &s, &fail) || !tka::Read(s, &have, &fail)) {
+  if (!tka::Resolve(env, info[0], info[1].ToBoolean(), &s, &fail) ||
+      !tka::Read(s, &have, &fail)) {
     ThrowFailure(env, fail);
     return env.Undefined();
   }

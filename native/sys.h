@@ -66,8 +66,10 @@ inline int64_t RoundUpToSeconds(int64_t ms) { return (ms + 999) / 1000; }
 Capabilities Probe();
 
 // Turns the JS-side target into the OS socket, at call time, never cached.
-bool Resolve(Napi::Env env, const Napi::Value& target, Socket* out,
-             Failure* fail);
+// verify: the JS side could not prove the handle is TCP (e.g. TLS over a
+// pipe), so check the socket's type and family first.
+bool Resolve(Napi::Env env, const Napi::Value& target, bool verify,
+             Socket* out, Failure* fail);
 
 // Applies the fields that are not kUnset. Returns false and fills fail on the
 // first OS error; earlier fields may already be applied.

@@ -122,13 +122,16 @@ Capabilities Probe() {
   return caps;
 }
 
-bool Resolve(Napi::Env, const Napi::Value& target, Socket* out,
+bool Resolve(Napi::Env, const Napi::Value& target, bool verify, Socket* out,
              Failure* fail) {
   const int fd = target.As<Napi::Number>().Int32Value();
   // The JS side read fd from the live handle in this same synchronous call,
-  // so it still belongs to that socket; what we verify is that the socket is
-  // TCP, because setsockopt on an AF_UNIX stream would fail with a less
-  // helpful error (or, for SO_KEEPALIVE, silently succeed).
+  // so it still belongs to that socket. What may need checking is that it is
+  // TCP: setsockopt on an AF_UNIX stream would fail with a less helpful error
+  // (or, for SO_KEEPALIVE, silently succeed). A handle Node created as TCP
+  // needs no check, which keeps the common call at the bare setsockopts.
+  *out = fd;
+  if (!verify) return true;
   int type = 0;
   socklen_t len = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
@@ -146,7 +149,6 @@ bool Resolve(Napi::Env, const Napi::Value& target, Socket* out,
     *fail = {kNotTcp, "getsockname", ""};
     return false;
   }
-  *out = fd;
   return true;
 }
 

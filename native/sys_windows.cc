@@ -158,8 +158,9 @@ Capabilities Probe() {
   return caps;
 }
 
-bool Resolve(Napi::Env env, const Napi::Value& target, Socket* out,
-             Failure* fail) {
+// Only TCP handles can match, so verify needs nothing more here.
+bool Resolve(Napi::Env env, const Napi::Value& target, bool /*verify*/,
+             Socket* out, Failure* fail) {
   Napi::Array parts = target.As<Napi::Array>();
   Search search;
   search.found = INVALID_SOCKET;

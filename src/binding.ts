@@ -17,10 +17,11 @@ export interface NativeBinding {
     userTimeout: NativeRange
     userTimeoutOption: string
   }
-  /** target is handle.fd (Unix) or [localAddress, localPort, remoteAddress, remotePort] (Windows); -1 = leave. */
-  set(target: number | [string, number, string, number], enable: number, idle: number, interval: number, count: number, userTimeout: number): void
+  /** target is handle.fd (Unix) or [localAddress, localPort, remoteAddress, remotePort] (Windows);
+   *  verify: check the socket is TCP (the handle type did not prove it); -1 = leave. */
+  set(target: number | [string, number, string, number], verify: boolean, enable: number, idle: number, interval: number, count: number, userTimeout: number): void
   /** [enable, idle, interval, count, userTimeout], -1 where the OS cannot say. */
-  get(target: number | [string, number, string, number]): [number, number, number, number, number]
+  get(target: number | [string, number, string, number], verify: boolean): [number, number, number, number, number]
 }
 
 interface NativeLoad {

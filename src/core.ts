@@ -90,7 +90,7 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
 
 export const capabilities: Capabilities = buildCapabilities(native.binding, native.reason)
 
-/** Validated options: -1 marks a field to leave alone. Frozen, so one value can be shared by hooks. */
+/** Validated options: -1 marks a field to leave alone. Never mutated once made, so hooks share one value. */
 export interface Normalized {
   readonly enable: number
   readonly idle: number
@@ -159,13 +159,15 @@ export function normalizeOptions(options: unknown, argName = 'options'): Normali
   }
   const enable = record.enable
   if (enable !== undefined && typeof enable !== 'boolean') throw invalidType(`${argName}.enable`, 'of type boolean', enable)
-  return Object.freeze({
+  // Not frozen: readonly in the type is enough for internal values, and
+  // freezing on every call costs more than the setsockopt it precedes.
+  return {
     enable: enable === false ? 0 : 1,
     idle: readNumber(record, 'idle', argName),
     interval: readNumber(record, 'interval', argName),
     count: readNumber(record, 'count', argName),
     userTimeout: readNumber(record, 'userTimeout', argName),
-  })
+  }
 }
 
 // Node-internal shape of net.Socket that this module relies on.
@@ -178,10 +180,18 @@ type InternalSocket = net.Socket & {
   connecting: boolean
   [kApplied]?: Normalized
   [kPending]?: Normalized
+  [kOnError]?: (err: Error) => void
 }
 
 const kApplied = Symbol('tcp-keepalive.applied')
 const kPending = Symbol('tcp-keepalive.pending')
+const kOnError = Symbol('tcp-keepalive.onError')
+
+// Shared 'connect' listener (no closure per socket; state lives on the socket).
+function onConnectApply(this: InternalSocket): void {
+  const pending = this[kPending]
+  if (pending) applyNow(this, pending, this[kOnError])
+}
 
 function checkSocket(socket: unknown): InternalSocket {
   if (!(socket instanceof net.Socket)) throw invalidType('socket', 'an instance of net.Socket', socket)
@@ -222,14 +232,13 @@ function translate(err: unknown): Error {
 
 function merge(old: Normalized | undefined, next: Normalized): Normalized {
   if (!old) return next
-  const pick = (a: number, b: number): number => (b === UNSET ? a : b)
-  return Object.freeze({
+  return {
     enable: next.enable,
-    idle: pick(old.idle, next.idle),
-    interval: pick(old.interval, next.interval),
-    count: pick(old.count, next.count),
-    userTimeout: pick(old.userTimeout, next.userTimeout),
-  })
+    idle: next.idle === UNSET ? old.idle : next.idle,
+    interval: next.interval === UNSET ? old.interval : next.interval,
+    count: next.count === UNSET ? old.count : next.count,
+    userTimeout: next.userTimeout === UNSET ? old.userTimeout : next.userTimeout,
+  }
 }
 
 const warned = new Set<string>()
@@ -246,9 +255,15 @@ export function reportError(err: Error, onError?: (err: Error) => void): void {
   process.emitWarning(`tcp-keepalive could not configure a socket: ${err.message}`, { type: 'TcpKeepAliveWarning', code })
 }
 
-function applyNative(binding: NativeBinding, target: Target, n: Normalized): void {
+// A handle Node created as TCP is TCP; anything else (TLSWrap, which may sit
+// on a pipe) is checked natively at the cost of two syscalls.
+function needsCheck(socket: InternalSocket): boolean {
+  return socket._handle?.constructor?.name !== 'TCP'
+}
+
+function applyNative(binding: NativeBinding, target: Target, verify: boolean, n: Normalized): void {
   try {
-    binding.set(target, n.enable, n.idle, n.interval, n.count, n.userTimeout)
+    binding.set(target, verify, n.enable, n.idle, n.interval, n.count, n.userTimeout)
   } catch (err) {
     throw translate(err)
   }
@@ -258,28 +273,44 @@ function applyNative(binding: NativeBinding, target: Target, n: Normalized): voi
 // TCP_KEEPCNT=10 and http agents call it every time a socket returns to the
 // pool. A per-socket override re-applies our timing after Node's call, so the
 // last explicit word on timing stays ours; enable=false still turns it off.
+function guardedSetKeepAlive(this: InternalSocket, enable?: boolean, initialDelay?: number): InternalSocket {
+  // The own property shadows the class's method, which is the one to run first.
+  ;(Object.getPrototypeOf(this) as net.Socket).setKeepAlive.call(this, enable, initialDelay)
+  // Still connecting: Node applies its call at 'connect' and our deferred apply runs after it.
+  if (enable && this[kApplied] && native.binding && !this.destroyed) guardedReapply(this)
+  return this
+}
+
+// One shared function, not a closure per socket: this runs for every
+// connection a hook configures.
 function guard(socket: InternalSocket): void {
-  if (Object.prototype.hasOwnProperty.call(socket, 'setKeepAlive')) return
-  const original = socket.setKeepAlive
-  socket.setKeepAlive = function setKeepAlive(this: InternalSocket, enable?: boolean, initialDelay?: number) {
-    original.call(this, enable, initialDelay)
-    const applied = this[kApplied]
-    const binding = native.binding
-    if (enable && applied && binding && !this.destroyed) {
-      try {
-        const target = targetOf(this, binding)
-        // Node applies its own call at 'connect' when still connecting; our deferred apply runs after that.
-        if (target !== null) applyNative(binding, target, { ...applied, enable: UNSET, userTimeout: UNSET })
-      } catch (err) {
-        reportError(err as Error)
-      }
+  if (socket.setKeepAlive === guardedSetKeepAlive) return
+  if (Object.prototype.hasOwnProperty.call(socket, 'setKeepAlive')) {
+    // Someone else already overrides it on this socket: wrap theirs.
+    const theirs = socket.setKeepAlive
+    socket.setKeepAlive = function setKeepAlive(this: InternalSocket, enable?: boolean, initialDelay?: number) {
+      theirs.call(this, enable, initialDelay)
+      if (enable && this[kApplied] && native.binding && !this.destroyed) guardedReapply(this)
+      return this
     }
-    return this
+    return
+  }
+  socket.setKeepAlive = guardedSetKeepAlive
+}
+
+function guardedReapply(socket: InternalSocket): void {
+  const binding = native.binding as NativeBinding
+  try {
+    const target = targetOf(socket, binding)
+    if (target !== null) applyNative(binding, target, needsCheck(socket), { ...(socket[kApplied] as Normalized), enable: UNSET, userTimeout: UNSET })
+  } catch (err) {
+    reportError(err as Error)
   }
 }
 
 function applyNow(socket: InternalSocket, n: Normalized, onError?: (err: Error) => void): void {
-  delete socket[kPending]
+  // Not `delete`: that drops the socket into V8 dictionary mode and slows all of Node's net code on it.
+  socket[kPending] = undefined
   if (socket.destroyed) return
   try {
     applyConnected(socket, n)
@@ -299,7 +330,7 @@ function applyConnected(socket: InternalSocket, n: Normalized): void {
   const merged = merge(socket[kApplied], n)
   // Windows may have to set idle and interval together (SIO_KEEPALIVE_VALS)
   // without being able to read the one not given: hand it everything we set.
-  applyNative(binding, target, binding.capabilities.target === 'endpoints' ? merged : n)
+  applyNative(binding, target, needsCheck(socket), binding.capabilities.target === 'endpoints' ? merged : n)
   socket[kApplied] = merged
   guard(socket)
 }
@@ -327,7 +358,8 @@ export function applyNormalized(socket: net.Socket, n: Normalized, onError?: (er
   }
   const already = s[kPending] !== undefined
   s[kPending] = merge(s[kPending], n)
-  if (!already) s.once('connect', () => applyNow(s, s[kPending] as Normalized, onError))
+  if (onError) s[kOnError] = onError
+  if (!already) s.on('connect', onConnectApply)
 }
 
 /** Sets keepalive options on a TCP socket (plain, TLS, client or accepted). */
@@ -352,7 +384,7 @@ export function getKeepAlive(socket: net.Socket): KeepAliveState {
   if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected yet; read it after \'connect\'')
   let raw: [number, number, number, number, number]
   try {
-    raw = binding.get(target)
+    raw = binding.get(target, needsCheck(s))
   } catch (err) {
     throw translate(err)
   }

@@ -140,6 +140,28 @@ describe('bad sockets', () => {
   })
 })
 
+describe('TLS over a Unix domain socket', () => {
+  it('is refused natively with ERR_TCP_KEEPALIVE_NOT_TCP (the handle type alone cannot tell)', async () => {
+    const { makeCertificate } = await import('./helpers/kernel')
+    const tls = await import('node:tls')
+    const { key, cert } = makeCertificate()
+    const dir = mkdtempSync(join(tmpdir(), 'tka-tls-unix-'))
+    const path = join(dir, 's')
+    const server = tls.createServer({ key, cert }, (s) => s.on('error', () => {})).listen(path)
+    await once(server, 'listening')
+    const client = tls.connect({ path, ca: cert, servername: 'localhost' })
+    await once(client, 'secureConnect')
+    try {
+      expect(() => setKeepAlive(client, { idle: 1000 })).toThrow(expect.objectContaining({ code: 'ERR_TCP_KEEPALIVE_NOT_TCP' }))
+      expect(() => getKeepAlive(client)).toThrow(expect.objectContaining({ code: 'ERR_TCP_KEEPALIVE_NOT_TCP' }))
+    } finally {
+      client.destroy()
+      server.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('OS failures', () => {
   it('carry the errno name, Node\'s negative errno, the syscall and the option', async () => {
     // Valid input on a live TCP socket does not fail on Linux, so the
