@@ -1,6 +1,7 @@
 // Hard cases for the native path: an fd number reused after its socket was
 // destroyed, half-closed and ended sockets, and the addon in worker threads.
 import { closeSync, openSync, readFileSync, rmSync, writeSync, mkdtempSync } from 'node:fs'
+import { once } from 'node:events'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -36,17 +37,17 @@ describe('fd reuse', () => {
     const p = await tcpPair()
     const fd = fdOf(p.client)
     p.client.destroy()
-    const q = await tcpPair()
+    // Reconnect to the still-open server: the lowest free number is the old one.
+    const victim = net.connect(p.accepted.localPort as number, '127.0.0.1')
+    await once(victim, 'connect')
     try {
-      // The lowest free number goes to the next socket made: the new client.
-      expect(fdOf(q.client)).toBe(fd)
-      const victim = q.client
-      const before = peekSockopt(fdOf(victim))
+      expect(fdOf(victim)).toBe(fd)
+      const before = peekSockopt(fd)
       expect(() => setKeepAlive(p.client, { idle: 1000, interval: 1000, count: 2 })).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_CLOSED' }))
-      expect(peekSockopt(fdOf(victim))).toEqual(before)
+      expect(peekSockopt(fd)).toEqual(before)
     } finally {
+      victim.destroy()
       p.close()
-      q.close()
     }
   })
 })
