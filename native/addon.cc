@@ -1,11 +1,24 @@
 // N-API glue. Validation and error naming live in TypeScript, where they are
-// testable and cheap; this layer converts numbers and reports OS failures.
-// No state is kept between calls, so worker threads and unloads need nothing.
+// testable and cheap; this layer moves numbers and reports OS failures.
+//
+// Values cross in a Float64Array shared with JS (the `slots` export) rather
+// than as call arguments: converting seven JS values per call cost about as
+// much as one setsockopt, and building a result array for get() cost more
+// than the five getsockopts it reports. Each thread (main or worker) loads
+// its own instance with its own slots, and no call runs JS between writing
+// and reading them, so sharing needs no locking.
 #include <napi.h>
 
 #include "sys.h"
 
 namespace {
+
+enum Slot { kVerify, kEnable, kIdle, kInterval, kCount, kUserTimeout, kSlots };
+
+struct Instance {
+  double* slots = nullptr;
+  Napi::Reference<Napi::Float64Array> keep;  // the buffer outlives every call
+};
 
 // Thrown as a plain Error carrying the raw facts; the TS layer turns it into
 // the public error (code name, message) so both layers cannot disagree.
@@ -17,49 +30,73 @@ void ThrowFailure(Napi::Env env, const tka::Failure& f) {
   e.ThrowAsJavaScriptException();
 }
 
-int64_t Field(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().Int64Value();
+// The two per-socket calls use the C API directly: node-addon-api's wrapper
+// costs four extra N-API calls per crossing, a tenth of the whole call. The
+// instance comes in as the function's data, and only the target is read.
+napi_value Target(napi_env env, napi_callback_info info, Instance** instance) {
+  size_t argc = 1;
+  napi_value target = nullptr;
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, &target, nullptr, &data);
+  *instance = static_cast<Instance*>(data);
+  return target;
 }
 
-// set(target, verify, enable, idleMs, intervalMs, count, userTimeoutMs);
-// -1 = leave.
-// Arguments are checked in TS; As<> here would only misbehave on a bug there.
-Napi::Value Set(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// set(target): applies slots[kEnable..kUserTimeout]; -1 = leave.
+// Values were range-checked in TS; the casts here only drop the fraction a
+// bug there could leave.
+napi_value Set(napi_env raw_env, napi_callback_info info) {
+  Instance* instance;
+  Napi::Env env(raw_env);
+  const Napi::Value target(env, Target(env, info, &instance));
+  const double* in = instance->slots;
   tka::Failure fail;
   tka::Socket s;
-  if (!tka::Resolve(env, info[0], info[1].ToBoolean(), &s, &fail)) {
+  if (!tka::Resolve(env, target, in[kVerify] != 0, &s, &fail)) {
     ThrowFailure(env, fail);
-    return env.Undefined();
+    return nullptr;
   }
   tka::Settings want;
-  want.enable = Field(info, 2);
-  want.idle_ms = Field(info, 3);
-  want.interval_ms = Field(info, 4);
-  want.count = Field(info, 5);
-  want.user_timeout_ms = Field(info, 6);
+  want.enable = static_cast<int64_t>(in[kEnable]);
+  want.idle_ms = static_cast<int64_t>(in[kIdle]);
+  want.interval_ms = static_cast<int64_t>(in[kInterval]);
+  want.count = static_cast<int64_t>(in[kCount]);
+  want.user_timeout_ms = static_cast<int64_t>(in[kUserTimeout]);
   if (!tka::Apply(s, want, &fail)) ThrowFailure(env, fail);
-  return env.Undefined();
+  return nullptr;
 }
 
-// get(target, verify) -> [enable, idleMs, intervalMs, count, userTimeoutMs];
+// get(target): writes what the kernel holds to slots[kEnable..kUserTimeout];
 // -1 = the OS cannot say.
-Napi::Value Get(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value Get(napi_env raw_env, napi_callback_info info) {
+  Instance* instance;
+  Napi::Env env(raw_env);
+  const Napi::Value target(env, Target(env, info, &instance));
+  double* io = instance->slots;
   tka::Failure fail;
   tka::Socket s;
   tka::Settings have;
-  if (!tka::Resolve(env, info[0], info[1].ToBoolean(), &s, &fail) ||
+  if (!tka::Resolve(env, target, io[kVerify] != 0, &s, &fail) ||
       !tka::Read(s, &have, &fail)) {
     ThrowFailure(env, fail);
-    return env.Undefined();
+    return nullptr;
   }
-  Napi::Array out = Napi::Array::New(env, 5);
-  const int64_t values[] = {have.enable, have.idle_ms, have.interval_ms,
-                            have.count, have.user_timeout_ms};
-  for (uint32_t i = 0; i < 5; i++)
-    out.Set(i, Napi::Number::New(env, static_cast<double>(values[i])));
-  return out;
+  io[kEnable] = static_cast<double>(have.enable);
+  io[kIdle] = static_cast<double>(have.idle_ms);
+  io[kInterval] = static_cast<double>(have.interval_ms);
+  io[kCount] = static_cast<double>(have.count);
+  io[kUserTimeout] = static_cast<double>(have.user_timeout_ms);
+  return nullptr;
+}
+
+Napi::Function Bind(Napi::Env env, const char* name, napi_callback cb,
+                    Instance* instance) {
+  napi_value fn = nullptr;
+  NAPI_THROW_IF_FAILED(env,
+                       napi_create_function(env, name, NAPI_AUTO_LENGTH, cb,
+                                            instance, &fn),
+                       Napi::Function());
+  return Napi::Function(env, fn);
 }
 
 Napi::Object RangeObject(Napi::Env env, const tka::Range& r) {
@@ -80,9 +117,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("count", RangeObject(env, caps.count));
   c.Set("userTimeout", RangeObject(env, caps.user_timeout));
   c.Set("userTimeoutOption", Napi::String::New(env, caps.user_timeout_option));
+
+  // An ArrayBuffer made here has an off-heap backing store whose address
+  // never moves, so the pointer can be kept for the instance's life.
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, kSlots * sizeof(double));
+  Napi::Float64Array slots = Napi::Float64Array::New(env, kSlots, buffer, 0);
+  auto* instance = new Instance();
+  instance->slots = static_cast<double*>(buffer.Data());
+  instance->keep = Napi::Persistent(slots);
+  env.SetInstanceData(instance);
+
   exports.Set("capabilities", c);
-  exports.Set("set", Napi::Function::New(env, Set, "set"));
-  exports.Set("get", Napi::Function::New(env, Get, "get"));
+  exports.Set("slots", slots);
+  exports.Set("set", Bind(env, "set", Set, instance));
+  exports.Set("get", Bind(env, "get", Get, instance));
   return exports;
 }
 

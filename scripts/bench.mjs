@@ -66,14 +66,12 @@ for (const [name, load, call] of [
     m.setKeepAliveProbes(socket, 3)
     socket.setKeepAlive(true, 30000)
   }],
-  ['sockopt', (m) => m, (m) => {
-    const fd = socket._handle.fd
-    return () => {
-      m.setsockopt(fd, 6, 4, 30)
-      m.setsockopt(fd, 6, 5, 5)
-      m.setsockopt(fd, 6, 6, 3)
-      m.setsockopt(fd, 1, 9, 1)
-    }
+  // sockopt takes the socket and reads its fd itself; Linux option numbers.
+  ['sockopt', (m) => m, (m) => () => {
+    m.setsockopt(socket, 6, 4, 30)
+    m.setsockopt(socket, 6, 5, 5)
+    m.setsockopt(socket, 6, 6, 3)
+    m.setsockopt(socket, 1, 9, 1)
   }],
 ]) {
   const pkg = name.split(' ')[0]

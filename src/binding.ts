@@ -17,11 +17,14 @@ export interface NativeBinding {
     userTimeout: NativeRange
     userTimeoutOption: string
   }
-  /** target is handle.fd (Unix) or [localAddress, localPort, remoteAddress, remotePort] (Windows);
-   *  verify: check the socket is TCP (the handle type did not prove it); -1 = leave. */
-  set(target: number | [string, number, string, number], verify: boolean, enable: number, idle: number, interval: number, count: number, userTimeout: number): void
-  /** [enable, idle, interval, count, userTimeout], -1 where the OS cannot say. */
-  get(target: number | [string, number, string, number], verify: boolean): [number, number, number, number, number]
+  /** In/out values of set() and get(), shared with the addon so a call converts no arguments:
+   *  [verify, enable, idle, interval, count, userTimeout]; -1 = leave (set) or unknown (get).
+   *  verify: check the socket is TCP (the handle type did not prove it). */
+  slots: Float64Array
+  /** target is handle.fd (Unix) or [localAddress, localPort, remoteAddress, remotePort] (Windows). */
+  set(target: number | [string, number, string, number]): void
+  /** Fills slots[1..5] with what the kernel holds. */
+  get(target: number | [string, number, string, number]): void
 }
 
 interface NativeLoad {
