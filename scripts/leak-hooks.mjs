@@ -3,7 +3,7 @@
 // the client sockets still alive (FinalizationRegistry) and the open fds
 // (/proc/self/fd) must be back at the baseline.
 //
-// node --expose-gc scripts/leak-hooks.mjs [--count 20000] [--self-test]
+// node --expose-gc scripts/leak-hooks.mjs [--count 20000] [--only install|withKeepAlive|connector] [--self-test]
 // --self-test keeps every socket in an array: the check must then fail.
 import dc from 'node:diagnostics_channel'
 import { once } from 'node:events'
@@ -18,6 +18,7 @@ if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose
 const args = process.argv.slice(2)
 const count = Number(args.includes('--count') ? args[args.indexOf('--count') + 1] : 20000)
 const selfTest = args.includes('--self-test')
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 const { install, withKeepAlive, connector } = require(join(root, 'dist/cjs/index.js'))
@@ -72,15 +73,15 @@ const baseFds = fds()
 const baseAlive = alive
 const rows = []
 const hooks = [
-  ['install() + http agent: false', async () => {
+  ['install', 'install() + http agent: false', async () => {
     const handle = install(options)
     await run('install', () => viaHttp(false), () => handle.uninstall())
   }],
-  ['withKeepAlive(new http.Agent())', async () => {
+  ['withKeepAlive', 'withKeepAlive(new http.Agent())', async () => {
     // One agent per request: every connection is new, and the agents must go too.
     await run('withKeepAlive', () => viaHttp(withKeepAlive(new http.Agent(), options)))
   }],
-  ['connector() + undici.request', async () => {
+  ['connector', 'connector() + undici.request', async () => {
     const dispatcher = new undici.Agent({ connect: connector(options), pipelining: 0, keepAliveTimeout: 10 })
     await run('connector', async () => {
       const res = await undici.request(url, { dispatcher, reset: true })
@@ -89,7 +90,8 @@ const hooks = [
   }],
 ]
 let failed = false
-for (const [name, body] of hooks) {
+for (const [id, name, body] of hooks) {
+  if (only && id !== only) continue
   const t0 = performance.now()
   await body()
   const extraSockets = alive - baseAlive
