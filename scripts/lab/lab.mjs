@@ -5,6 +5,7 @@
 // Addresses come from the documentation ranges and exist only inside the lab.
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { createInterface } from 'node:readline'
 
 export const CLIENT_IP = '192.0.2.2'
 export const MIDDLE_CLIENT_IP = '192.0.2.1'
@@ -142,18 +143,12 @@ export function startClient(lab, spec) {
   const child = lab.spawn(lab.ns.client, process.execPath, [`${here}client.mjs`, JSON.stringify(spec)])
   const events = []
   const waiters = []
-  let buffer = ''
-  child.stdout.on('data', (chunk) => {
-    buffer += chunk
-    let nl
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const event = JSON.parse(buffer.slice(0, nl))
-      buffer = buffer.slice(nl + 1)
-      events.push(event)
-      for (const w of waiters.filter((w) => w.names.includes(event.event))) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(event)
-      }
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const event = JSON.parse(line)
+    events.push(event)
+    for (const w of waiters.filter((w) => w.names.includes(event.event))) {
+      waiters.splice(waiters.indexOf(w), 1)
+      w.resolve(event)
     }
   })
   let stderr = ''
@@ -188,16 +183,9 @@ export function startClient(lab, spec) {
 export function capture(lab) {
   const child = lab.spawn(lab.ns.middle, 'tcpdump', ['-i', lab.dev.mc, '-n', '-tt', '-l', `tcp and src host ${CLIENT_IP}`])
   const packets = []
-  let buffer = ''
-  child.stdout.on('data', (chunk) => {
-    buffer += chunk
-    let nl
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl)
-      buffer = buffer.slice(nl + 1)
-      const m = /^(\d+\.\d+) IP [\d.]+\.(\d+) > [\d.]+\.\d+: Flags \[([^\]]*)\].* length (\d+)/.exec(line)
-      if (m) packets.push({ t: Number(m[1]), srcPort: Number(m[2]), flags: m[3], len: Number(m[4]) })
-    }
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const m = /^(\d+\.\d+) IP [\d.]+\.(\d+) > [\d.]+\.\d+: Flags \[([^\]]*)\].* length (\d+)/.exec(line)
+    if (m) packets.push({ t: Number(m[1]), srcPort: Number(m[2]), flags: m[3], len: Number(m[4]) })
   })
   const ready = new Promise((resolve) => child.stderr.once('data', resolve))
   return {
