@@ -213,31 +213,67 @@ interface SocketHandle {
 type InternalSocket = net.Socket & {
   _handle: SocketHandle | null
   connecting: boolean
-  [kApplied]?: Applied
-  [kPending]?: Normalized
-  [kOnError]?: (err: Error) => void
+  [kState]?: SocketState
 }
 
 const FD_TARGET = native.binding?.capabilities.target === 'fd'
 
-/** What this library last set on a socket, updated in place: one object per
- *  socket for its life, so a repeated call allocates nothing. */
-interface Applied {
-  enable: number
-  idle: number
-  interval: number
-  count: number
-  userTimeout: number
+/** Receives a failure nobody can catch (a deferred or automatic apply). */
+export type ErrorSink = (err: Error, socket: net.Socket) => void
+
+/**
+ * Everything this library keeps about one socket, under one symbol: each new
+ * property on a net.Socket is a hidden-class transition (and often a grown
+ * property array) on the hot path of every hooked connection, so there is
+ * one, made once. Updated in place; never deleted (that would drop the socket
+ * into V8's dictionary mode).
+ */
+class SocketState {
+  /** Options waiting for 'connect'. */
+  pending: Normalized | undefined = undefined
+  onError: ErrorSink | undefined = undefined
+  /** A hook has taken this socket; a second path reaching it does nothing. */
+  claimed = false
+  /** What this library last set (UNSET where never), valid when `applied`. */
+  applied = false
+  enable = UNSET
+  idle = UNSET
+  interval = UNSET
+  count = UNSET
+  userTimeout = UNSET
 }
 
-const kApplied = Symbol('tcp-keepalive.applied')
-const kPending = Symbol('tcp-keepalive.pending')
-const kOnError = Symbol('tcp-keepalive.onError')
+const kState = Symbol('tcp-keepalive.state')
+
+function stateOf(socket: InternalSocket): SocketState {
+  let state = socket[kState]
+  if (state === undefined) {
+    state = new SocketState()
+    socket[kState] = state
+  }
+  return state
+}
+
+/** For the hooks: true the first time a socket is claimed, false after. */
+export function claim(socket: net.Socket): boolean {
+  const state = stateOf(socket as InternalSocket)
+  if (state.claimed) return false
+  state.claimed = true
+  return true
+}
 
 // Shared 'connect' listener (no closure per socket; state lives on the socket).
 function onConnectApply(this: InternalSocket): void {
-  const pending = this[kPending]
-  if (pending) applyNow(this, pending, this[kOnError])
+  const state = this[kState]
+  const pending = state?.pending
+  if (state === undefined || pending === undefined) return
+  state.pending = undefined
+  if (this.destroyed) return
+  try {
+    applyConnected(this, pending)
+  } catch (err) {
+    reportError(err as Error, state.onError, this)
+  }
 }
 
 function checkSocket(socket: unknown): InternalSocket {
@@ -300,7 +336,7 @@ function translate(err: unknown): Error {
   return systemError(e.uvCode, String(e.syscall), String(e.option))
 }
 
-function merge(old: Normalized | undefined, next: Normalized): Normalized {
+function merge(old: Normalized | SocketState | undefined, next: Normalized): Normalized {
   if (!old) return next
   return {
     enable: next.enable,
@@ -314,9 +350,9 @@ function merge(old: Normalized | undefined, next: Normalized): Normalized {
 const warned = new Set<string>()
 
 /** Default sink for failures that happen where nobody can catch them (deferred or automatic configuration). */
-export function reportError(err: Error, onError?: (err: Error) => void): void {
-  if (onError) {
-    onError(err)
+export function reportError(err: Error, onError?: ErrorSink, socket?: net.Socket): void {
+  if (onError && socket) {
+    onError(err, socket)
     return
   }
   const code = (err as { code?: string }).code ?? 'UNKNOWN'
@@ -354,7 +390,7 @@ function guardedSetKeepAlive(this: InternalSocket, enable?: boolean, initialDela
   // The own property shadows the class's method, which is the one to run first.
   ;(Object.getPrototypeOf(this) as net.Socket).setKeepAlive.call(this, enable, initialDelay)
   // Still connecting: Node applies its call at 'connect' and our deferred apply runs after it.
-  if (enable && this[kApplied] && native.binding && !this.destroyed) guardedReapply(this)
+  if (enable && this[kState]?.applied && native.binding && !this.destroyed) guardedReapply(this)
   return this
 }
 
@@ -367,7 +403,7 @@ function guard(socket: InternalSocket): void {
     const theirs = socket.setKeepAlive
     socket.setKeepAlive = function setKeepAlive(this: InternalSocket, enable?: boolean, initialDelay?: number) {
       theirs.call(this, enable, initialDelay)
-      if (enable && this[kApplied] && native.binding && !this.destroyed) guardedReapply(this)
+      if (enable && this[kState]?.applied && native.binding && !this.destroyed) guardedReapply(this)
       return this
     }
     return
@@ -379,20 +415,10 @@ function guardedReapply(socket: InternalSocket): void {
   const binding = native.binding as NativeBinding
   try {
     const target = targetOf(socket)
-    if (target !== null) applyNative(binding, target, needsCheck(socket), { ...(socket[kApplied] as Applied), enable: UNSET, userTimeout: UNSET })
+    const st = socket[kState] as SocketState
+    if (target !== null) applyNative(binding, target, needsCheck(socket), { enable: UNSET, idle: st.idle, interval: st.interval, count: st.count, userTimeout: UNSET })
   } catch (err) {
     reportError(err as Error)
-  }
-}
-
-function applyNow(socket: InternalSocket, n: Normalized, onError?: (err: Error) => void): void {
-  // Not `delete`: that drops the socket into V8 dictionary mode and slows all of Node's net code on it.
-  socket[kPending] = undefined
-  if (socket.destroyed) return
-  try {
-    applyConnected(socket, n)
-  } catch (err) {
-    reportError(err as Error, onError)
   }
 }
 
@@ -404,18 +430,17 @@ function applyConnected(socket: InternalSocket, n: Normalized): void {
   }
   const target = targetOf(socket)
   if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected')
-  const applied = socket[kApplied]
+  const state = stateOf(socket)
   // Windows may have to set idle and interval together (SIO_KEEPALIVE_VALS)
   // without being able to read the one not given: hand it everything we set.
-  applyNative(binding, target, needsCheck(socket), FD_TARGET ? n : merge(applied, n))
-  if (applied) {
-    applied.enable = n.enable
-    if (n.idle !== UNSET) applied.idle = n.idle
-    if (n.interval !== UNSET) applied.interval = n.interval
-    if (n.count !== UNSET) applied.count = n.count
-    if (n.userTimeout !== UNSET) applied.userTimeout = n.userTimeout
-  } else {
-    socket[kApplied] = { enable: n.enable, idle: n.idle, interval: n.interval, count: n.count, userTimeout: n.userTimeout }
+  applyNative(binding, target, needsCheck(socket), FD_TARGET ? n : merge(state, n))
+  state.enable = n.enable
+  if (n.idle !== UNSET) state.idle = n.idle
+  if (n.interval !== UNSET) state.interval = n.interval
+  if (n.count !== UNSET) state.count = n.count
+  if (n.userTimeout !== UNSET) state.userTimeout = n.userTimeout
+  if (!state.applied) {
+    state.applied = true
     guard(socket)
   }
 }
@@ -432,11 +457,11 @@ function applyFallback(socket: InternalSocket, n: Normalized): void {
  * replaces the pending options). Deferred failures go to `onError`, else to a
  * process warning.
  */
-export function applyNormalized(socket: net.Socket, n: Normalized, onError?: (err: Error) => void): void {
+export function applyNormalized(socket: net.Socket, n: Normalized, onError?: ErrorSink): void {
   applyChecked(checkSocket(socket), n, onError)
 }
 
-function applyChecked(s: InternalSocket, n: Normalized, onError?: (err: Error) => void): void {
+function applyChecked(s: InternalSocket, n: Normalized, onError?: ErrorSink): void {
   const binding = native.binding
   if (kindOf(s._handle) === Kind.Pipe) throw notTcp()
   const ready = binding ? s._handle !== null && !s.connecting : !s.connecting
@@ -444,9 +469,10 @@ function applyChecked(s: InternalSocket, n: Normalized, onError?: (err: Error) =
     applyConnected(s, n)
     return
   }
-  const already = s[kPending] !== undefined
-  s[kPending] = merge(s[kPending], n)
-  if (onError) s[kOnError] = onError
+  const state = stateOf(s)
+  const already = state.pending !== undefined
+  state.pending = merge(state.pending, n)
+  if (onError) state.onError = onError
   if (!already) s.on('connect', onConnectApply)
 }
 

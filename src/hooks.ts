@@ -18,7 +18,7 @@ import dc = require('node:diagnostics_channel')
 import { syncBuiltinESMExports } from 'node:module'
 import net = require('node:net')
 import tls = require('node:tls')
-import { applyNormalized, normalizeOptions, reportError, type KeepAliveOptions, type Normalized } from './core'
+import { applyNormalized, claim, normalizeOptions, reportError, type ErrorSink, type KeepAliveOptions, type Normalized } from './core'
 import { invalidType, makeError } from './errors'
 
 /** What a per-socket chooser learns about the connection. */
@@ -56,10 +56,17 @@ interface Config {
   client: boolean
   server: boolean
   onError: ((err: Error, socket: net.Socket) => void) | undefined
+  /** fail() bound to this config, made once: no closure per socket. */
+  sink: ErrorSink
 }
 
-const kConfigured = Symbol('tcp-keepalive.hooked')
-type Marked = net.Socket & { [kConfigured]?: true; _host?: string | null; servername?: string | false | null }
+function makeConfig(fields: Omit<Config, 'sink'>): Config {
+  const config = fields as Config
+  config.sink = (err, socket) => fail(config, err, socket)
+  return config
+}
+
+type Marked = net.Socket & { _host?: string | null; servername?: string | false | null }
 
 let active: Config | null = null
 let originalTlsConnect: typeof tls.connect | null = null
@@ -101,12 +108,12 @@ function chooseAndApply(config: Config, socket: Marked, direction: 'client' | 's
 
 function configure(socket: Marked, direction: 'client' | 'server'): void {
   const config = active
-  if (!config || socket[kConfigured]) return
+  if (!config) return
   if (direction === 'client' ? !config.client : !config.server) return
-  socket[kConfigured] = true
+  if (!claim(socket)) return
   if (config.fixed) {
     try {
-      applyNormalized(socket, config.fixed, (err) => fail(config, err, socket))
+      applyNormalized(socket, config.fixed, config.sink)
     } catch (err) {
       fail(config, err, socket)
     }
@@ -176,13 +183,13 @@ export function install(options: KeepAliveOptions | KeepAliveChooser, settings: 
   if (typeof server !== 'boolean') throw invalidType('settings.server', 'of type boolean', server)
   if (typeof client !== 'boolean') throw invalidType('settings.client', 'of type boolean', client)
   if (onError !== undefined && typeof onError !== 'function') throw invalidType('settings.onError', 'of type function', onError)
-  const config: Config = {
+  const config = makeConfig({
     fixed: typeof options === 'function' ? null : normalizeOptions(options),
     choose: typeof options === 'function' ? options : null,
     client,
     server,
     onError,
-  }
+  })
   if (!active) subscribe()
   active = config
   return {
@@ -207,7 +214,7 @@ export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveO
   if (agent === null || typeof agent !== 'object' || typeof agent.createConnection !== 'function') {
     throw invalidType('agent', 'an http.Agent or https.Agent (an object with createConnection)', agent)
   }
-  const config: Config = { fixed: normalizeOptions(options), choose: null, client: true, server: false, onError: settings.onError }
+  const config = makeConfig({ fixed: normalizeOptions(options), choose: null, client: true, server: false, onError: settings.onError })
   const target = agent as unknown as { [kAgentConfig]?: Config; createConnection: (...args: unknown[]) => unknown }
   const first = target[kAgentConfig] === undefined
   target[kAgentConfig] = config
@@ -217,7 +224,7 @@ export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveO
     const current = target[kAgentConfig]
     if (!(socket instanceof net.Socket) || !current?.fixed) return
     try {
-      applyNormalized(socket, current.fixed, (err) => fail(current, err, socket))
+      applyNormalized(socket, current.fixed, current.sink)
     } catch (err) {
       fail(current, err, socket)
     }
@@ -260,14 +267,14 @@ function loadUndici(): { buildConnector: (options: object) => Connector } {
  */
 export function connector(options: KeepAliveOptions, connectOptions: object = {}, settings: Pick<InstallOptions, 'onError'> = {}): Connector {
   const fixed = normalizeOptions(options)
-  const config: Config = { fixed, choose: null, client: true, server: false, onError: settings.onError }
+  const config = makeConfig({ fixed, choose: null, client: true, server: false, onError: settings.onError })
   const connect = loadUndici().buildConnector(connectOptions)
   return function keepAliveConnect(opts, callback) {
     return connect(opts, (...result) => {
       const socket = result[1]
       if (socket) {
         try {
-          applyNormalized(socket, fixed, (err) => fail(config, err, socket))
+          applyNormalized(socket, fixed, config.sink)
         } catch (err) {
           fail(config, err, socket)
         }

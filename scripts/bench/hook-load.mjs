@@ -1,6 +1,10 @@
 // One side of the hook-overhead benchmark: N loopback connections (connect,
 // one small request, close), with or without install(). Prints CPU and wall.
-// node hook-load.mjs N [--install]
+// node hook-load.mjs N [--install | --node]
+// --node: the same channel, but Node's own socket.setKeepAlive(true, 30000) at
+// 'connect', which also arms the kernel's keepalive timer: what keepalive
+// itself costs, whoever turns it on.
+import dc from 'node:diagnostics_channel'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -10,6 +14,12 @@ const n = Number(process.argv[2] ?? 20000)
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const { install } = createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))
 if (process.argv.includes('--install')) install({ idle: 30000, interval: 5000, count: 3 })
+if (process.argv.includes('--node')) {
+  const on = function () {
+    this.setKeepAlive(true, 30000)
+  }
+  dc.subscribe('net.client.socket', ({ socket }) => socket.once('connect', on))
+}
 const server = http.createServer((req, res) => res.end('ok'))
 await new Promise((r) => server.listen(0, '127.0.0.1', r))
 const url = `http://127.0.0.1:${server.address().port}/`
