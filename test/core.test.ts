@@ -212,7 +212,9 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
 `,
       )
       const { spawn } = require('node:child_process') as typeof import('node:child_process')
-      const child = spawn(process.execPath, [script], { cwd: dir, stdio: ['pipe', 'pipe', 'inherit'] })
+      // Without the override node-gyp-build honours, which would point it at an addon elsewhere.
+      const { TCP_KEEPALIVE_PREBUILD: _override, ...env } = process.env
+      const child = spawn(process.execPath, [script], { cwd: dir, env, stdio: ['pipe', 'pipe', 'inherit'] })
       return new Promise<void>((resolve, reject) => {
         child.stdout.once('data', (chunk: Buffer) => {
           try {
