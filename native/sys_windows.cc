@@ -1,5 +1,6 @@
-// Windows. Node exposes no SOCKET for TCP (handle.fd is -1), so Resolve walks
-// this thread's event loop for the TCP handle with the socket's endpoints.
+// Windows. Node exposes no SOCKET for TCP (handle.fd is -1), so Resolve finds
+// the TCP handle of this thread's event loop with the socket's endpoints,
+// through a per-loop cache so a call costs the same with 10 or 10 000 handles.
 #include "sys.h"
 
 #include <mstcpip.h>
@@ -8,6 +9,9 @@
 
 #include <climits>
 #include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 
 // Older SDK headers lack the Windows 10 option numbers; the values are fixed
 // by the Windows ABI.
@@ -105,30 +109,92 @@ bool ParseEndpoint(const std::string& ip, int port, sockaddr_storage* out) {
          0;
 }
 
-struct Search {
+// What a walk learned about one TCP handle. Keyed by the handle's address;
+// `socket` guards against a freed handle's memory being reused.
+struct Known {
+  SOCKET socket;
   sockaddr_storage local;
   sockaddr_storage remote;
-  SOCKET found;
 };
 
-void Visit(uv_handle_t* handle, void* arg) {
-  auto* search = static_cast<Search*>(arg);
-  if (search->found != INVALID_SOCKET ||
-      uv_handle_get_type(handle) != UV_TCP || uv_is_closing(handle))
-    return;
-  auto* tcp = reinterpret_cast<uv_tcp_t*>(handle);
+// Per event loop (the main thread's, each worker's): the handles seen by the
+// last walk and an index from endpoints to SOCKET. Only a lookup aid: every
+// answer is re-checked against the kernel before use.
+struct LoopCache {
+  std::unordered_map<uv_handle_t*, Known> handles;
+  std::unordered_map<std::string, SOCKET> by_endpoints;
+};
+
+std::mutex caches_mutex;
+std::unordered_map<uv_loop_t*, LoopCache> caches;
+
+std::string EndpointKey(const sockaddr_storage& local,
+                        const sockaddr_storage& remote) {
+  std::string key;
+  for (const sockaddr_storage* a : {&local, &remote}) {
+    if (a->ss_family == AF_INET) {
+      const auto& v4 = reinterpret_cast<const sockaddr_in&>(*a);
+      key.append(reinterpret_cast<const char*>(&v4.sin_port), 2);
+      key.append(reinterpret_cast<const char*>(&v4.sin_addr), 4);
+    } else {
+      const auto& v6 = reinterpret_cast<const sockaddr_in6&>(*a);
+      key.append(reinterpret_cast<const char*>(&v6.sin6_port), 2);
+      key.append(reinterpret_cast<const char*>(&v6.sin6_addr), 16);
+    }
+  }
+  return key;
+}
+
+// A connection is identified by its two endpoints, so a SOCKET that has them
+// now is the JS socket's connection, whatever handle or cache led to it.
+bool HasEndpoints(SOCKET s, const sockaddr_storage& local,
+                  const sockaddr_storage& remote) {
   sockaddr_storage addr;
-  // Peer first: listening and unconnected handles fail it at once.
   int len = sizeof addr;
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      !SameEndpoint(addr, search->remote))
-    return;
+  if (getpeername(s, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      !SameEndpoint(addr, remote))
+    return false;
   len = sizeof addr;
-  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      !SameEndpoint(addr, search->local))
-    return;
+  return getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+         SameEndpoint(addr, local);
+}
+
+struct Walk {
+  const LoopCache* old;
+  LoopCache fresh;
+};
+
+// Asks the kernel only about handles the previous walk did not know, so a
+// socket's endpoints are read about once in its life, not once per call.
+void Visit(uv_handle_t* handle, void* arg) {
+  auto* walk = static_cast<Walk*>(arg);
+  if (uv_handle_get_type(handle) != UV_TCP || uv_is_closing(handle)) return;
   uv_os_fd_t fd;
-  if (uv_fileno(handle, &fd) == 0) search->found = reinterpret_cast<SOCKET>(fd);
+  if (uv_fileno(handle, &fd) != 0) return;
+  const SOCKET s = reinterpret_cast<SOCKET>(fd);
+  Known known;
+  auto seen = walk->old->handles.find(handle);
+  if (seen != walk->old->handles.end() && seen->second.socket == s) {
+    known = seen->second;
+  } else {
+    known.socket = s;
+    // Peer first: listening and unconnected handles fail it at once.
+    int len = sizeof known.remote;
+    if (getpeername(s, reinterpret_cast<sockaddr*>(&known.remote), &len) != 0)
+      return;
+    len = sizeof known.local;
+    if (getsockname(s, reinterpret_cast<sockaddr*>(&known.local), &len) != 0)
+      return;
+  }
+  walk->fresh.handles[handle] = known;
+  walk->fresh.by_endpoints[EndpointKey(known.local, known.remote)] = s;
+}
+
+// A worker's loop dies with it; its cache must not outlive it (the address
+// may be reused by the next loop).
+void DropCache(void* loop) {
+  std::lock_guard<std::mutex> lock(caches_mutex);
+  caches.erase(static_cast<uv_loop_t*>(loop));
 }
 
 }  // namespace
@@ -162,14 +228,13 @@ Capabilities Probe() {
 bool Resolve(Napi::Env env, const Napi::Value& target, bool /*verify*/,
              Socket* out, Failure* fail) {
   Napi::Array parts = target.As<Napi::Array>();
-  Search search;
-  search.found = INVALID_SOCKET;
+  sockaddr_storage local, remote;
   if (!ParseEndpoint(parts.Get(0u).As<Napi::String>().Utf8Value(),
                      parts.Get(1u).As<Napi::Number>().Int32Value(),
-                     &search.local) ||
+                     &local) ||
       !ParseEndpoint(parts.Get(2u).As<Napi::String>().Utf8Value(),
                      parts.Get(3u).As<Napi::Number>().Int32Value(),
-                     &search.remote)) {
+                     &remote)) {
     *fail = {kNotTcp, "uv_ip_addr", ""};
     return false;
   }
@@ -178,12 +243,31 @@ bool Resolve(Napi::Env env, const Napi::Value& target, bool /*verify*/,
     *fail = {kNotFound, "napi_get_uv_event_loop", ""};
     return false;
   }
-  uv_walk(loop, Visit, &search);
-  if (search.found == INVALID_SOCKET) {
+  const std::string key = EndpointKey(local, remote);
+  std::lock_guard<std::mutex> lock(caches_mutex);
+  auto entry = caches.find(loop);
+  if (entry == caches.end()) {
+    entry = caches.emplace(loop, LoopCache()).first;
+    napi_add_env_cleanup_hook(env, DropCache, loop);
+  }
+  LoopCache& cache = entry->second;
+  // Seen before: two syscalls confirm it, whatever the number of handles.
+  auto hit = cache.by_endpoints.find(key);
+  if (hit != cache.by_endpoints.end() && HasEndpoints(hit->second, local, remote)) {
+    *out = hit->second;
+    return true;
+  }
+  // New socket (or a stale entry): one walk over the loop's handles, asking
+  // the kernel only about handles not seen before.
+  Walk walk{&cache, LoopCache()};
+  uv_walk(loop, Visit, &walk);
+  cache = std::move(walk.fresh);
+  hit = cache.by_endpoints.find(key);
+  if (hit == cache.by_endpoints.end() || !HasEndpoints(hit->second, local, remote)) {
     *fail = {kNotFound, "uv_walk", ""};
     return false;
   }
-  *out = search.found;
+  *out = hit->second;
   return true;
 }
 
