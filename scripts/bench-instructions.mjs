@@ -76,3 +76,8 @@ for (const r of results) {
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join(' | '))
+// A side whose startup comes out below the baseline's had V8 still compiling
+// between the two counts: the slope then holds warm-up, not steady cost.
+if (results.some((r) => r.fixed < base.fixed)) {
+  console.log(`note: warm-up is still inside the slope at ${low}/${high} connections (a startup below the baseline's); read these as indicative${quick ? ' and run the full form (2000/4000)' : ''}`)
+}
