@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { printTable } from './bench/table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
@@ -61,21 +62,19 @@ try {
 }
 
 const base = results[0]
-const k = (n) => `${(n / 1000).toFixed(1)}k`
+const signed = (n, text) => `${n >= 0 ? '+' : ''}${text}`
 console.log(`tcp-keepalive bench-instructions: node ${process.version}, callgrind, ${low} and ${high} connections per side`)
 console.log('')
-const rows = [['side', 'instructions per connection', 'vs no keepalive', 'startup (load, compile)']]
-for (const r of results) {
+printTable(['side', 'instructions per connection', 'vs no keepalive', 'startup (load, compile)'], results.map((r) => {
   const extra = r.perConnection - base.perConnection
-  rows.push([
+  const startup = r === base ? r.fixed : r.fixed - base.fixed
+  return [
     r.name,
-    k(r.perConnection),
-    r === base ? '' : `${extra >= 0 ? '+' : ''}${k(extra)} (${extra >= 0 ? '+' : ''}${((extra / base.perConnection) * 100).toFixed(2)} %)`,
-    r === base ? k(r.fixed) : `${r.fixed - base.fixed >= 0 ? '+' : ''}${((r.fixed - base.fixed) / 1e6).toFixed(1)}M`,
-  ])
-}
-const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join(' | '))
+    `${(r.perConnection / 1000).toFixed(1)}k`,
+    r === base ? '' : signed(extra, `${(extra / 1000).toFixed(1)}k (${signed(extra, ((extra / base.perConnection) * 100).toFixed(2))} %)`),
+    r === base ? `${(startup / 1e6).toFixed(1)}M` : signed(startup, `${(startup / 1e6).toFixed(1)}M`),
+  ]
+}))
 // A side whose startup comes out below the baseline's had V8 still compiling
 // between the two counts: the slope then holds warm-up, not steady cost.
 if (results.some((r) => r.fixed < base.fixed)) {

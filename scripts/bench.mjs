@@ -9,6 +9,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { printTable } from './bench/table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -138,6 +139,4 @@ rows.push(["require('tcp-keepalive')", `${req.toFixed(1)} ms`, `+${(req - bare).
 rows.push(["import 'tcp-keepalive'", `${imp.toFixed(1)} ms`, `+${(imp - bare).toFixed(1)} ms`, ''])
 
 console.log(`tcp-keepalive bench: node ${process.version}, ${process.platform}-${process.arch}, native ${capabilities.native}, ${N} calls x ${RUNS} runs (medians)\n`)
-const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => String(r[i]).length), 4))
-console.log(['what', 'ns/call', 'ratio', 'note'].map((h, i) => h.padEnd(widths[i])).join(' | '))
-for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join(' | '))
+printTable(['what', 'ns/call', 'ratio', 'note'], rows)
