@@ -1,8 +1,8 @@
 // Independent views of a socket's keepalive state: they never call
 // tcp-keepalive, so a bug in our getsockopt path cannot hide a bug in set.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -11,14 +11,96 @@ export interface PeekedState {
   idle: number
   interval: number
   count: number
-  userTimeout: number
+  /** null where the OS has no TCP_USER_TIMEOUT. */
+  userTimeout: number | null
   local: [string, number]
 }
 
-/** getsockopt on a duplicate of our fd taken by another process (pidfd_getfd). */
-export function peekSockopt(fd: number, pid = process.pid): PeekedState {
-  const out = execFileSync('python3', [join(__dirname, 'peek_sockopt.py'), String(pid), String(fd)], { encoding: 'utf8' })
-  return JSON.parse(out) as PeekedState
+/**
+ * Whether an outside-the-process observer exists here. Tests assert through
+ * the public API everywhere and, where `available`, also through these
+ * readers; where not, the test still runs and `notRun()` says which check was
+ * skipped and why, once per reason, so a missing observer never passes for one
+ * that agreed.
+ */
+export interface Observer {
+  available: boolean
+  reason: string | null
+}
+
+function probe(command: string, args: string[], what: string): Observer {
+  if (process.platform === 'win32') return { available: false, reason: `${what}: not on Windows` }
+  const r = spawnSync(command, args, { stdio: 'ignore' })
+  return r.status === 0 ? { available: true, reason: null } : { available: false, reason: `${what}: ${command} not found or not usable` }
+}
+
+/** getsockopt from a child process (python3) that inherits a duplicate of the fd. */
+export const sockoptObserver: Observer = probe('python3', ['-c', 'import socket'], 'getsockopt from another process')
+/** The kernel's per-socket timers (ss -tno, iproute2; Linux only). */
+export const ssObserver: Observer =
+  process.platform === 'linux' ? probe('ss', ['-V'], 'ss timers') : { available: false, reason: 'ss timers: Linux only' }
+/** Finding a socket by its ports without the socket object (/proc/net/tcp; Linux only). */
+export const procObserver: Observer =
+  process.platform === 'linux' && sockoptObserver.available ? { available: true, reason: null } : { available: false, reason: 'socket lookup by ports: needs /proc/net/tcp and python3' }
+
+const reported = new Set<string>()
+/** Says once per reason that an observer check did not run. */
+export function notRun(observer: Observer): void {
+  const reason = observer.reason ?? 'unknown'
+  if (reported.has(reason)) return
+  reported.add(reason)
+  console.log(`observer check not run: ${reason}`)
+}
+
+/** getsockopt on a duplicate of our fd held by another process; null where no observer exists. */
+export function peekSockopt(fd: number): PeekedState | null {
+  if (!sockoptObserver.available) {
+    notRun(sockoptObserver)
+    return null
+  }
+  const r = spawnSync('python3', [join(__dirname, 'peek_sockopt.py')], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`peek_sockopt.py failed (${String(r.status)}): ${r.stderr}`)
+  return JSON.parse(r.stdout) as PeekedState
+}
+
+/** The same view of a socket held by a child process of this one (pidfd_getfd; Linux 5.6+). */
+export function peekChildSockopt(pid: number, fd: number): PeekedState | null {
+  if (!procObserver.available) {
+    notRun(procObserver)
+    return null
+  }
+  return JSON.parse(execFileSync('python3', [join(__dirname, 'peek_sockopt.py'), String(pid), String(fd)], { encoding: 'utf8' })) as PeekedState
+}
+
+/** The fd of this process's TCP socket with these ports (/proc/net/tcp inode, then /proc/self/fd). */
+export function fdByPorts(localPort: number, remotePort: number): number | null {
+  const hex = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0')
+  const inodes = new Set<string>()
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      if (f.length < 10) continue
+      if ((f[1] as string).endsWith(`:${hex(localPort)}`) && (f[2] as string).endsWith(`:${hex(remotePort)}`)) inodes.add(f[9] as string)
+    }
+  }
+  if (inodes.size === 0) return null
+  for (const name of readdirSync('/proc/self/fd')) {
+    let link = ''
+    try {
+      link = readlinkSync(`/proc/self/fd/${name}`)
+    } catch {
+      continue
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(link)
+    if (m && inodes.has(m[1] as string)) return Number(name)
+  }
+  return null
 }
 
 /**
@@ -41,8 +123,12 @@ export interface SsTimer {
   retries: number
 }
 
-/** The kernel's timer on the TCP socket bound to local port `port`, per `ss -tno`. */
+/** The kernel's timer on the TCP socket bound to local port `port`, per `ss -tno`; null also where ss is absent (see ssObserver). */
 export function ssTimer(localPort: number, remotePort?: number): SsTimer | null {
+  if (!ssObserver.available) {
+    notRun(ssObserver)
+    return null
+  }
   const filter = remotePort === undefined ? `( sport = :${localPort} )` : `( sport = :${localPort} and dport = :${remotePort} )`
   const out = execFileSync('ss', ['-tnoH', 'state', 'established', filter], { encoding: 'utf8' })
   const m = /timer:\((\w+),([^,]+),(\d+)\)/.exec(out)
@@ -69,11 +155,15 @@ export function makeCertificate(): { key: string; cert: string } {
 
 /**
  * The kernel's keepalive settings of this process's TCP socket with the given
- * local and remote ports, found through `ss -p` (no socket object needed, so
- * it works for connections a library opened for us).
+ * local and remote ports (no socket object needed, so it works for
+ * connections a library opened for us). null: no observer here, or no such
+ * socket (check procObserver.available to tell which).
  */
 export function kernelViewByPorts(localPort: number, remotePort: number): PeekedState | null {
-  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${localPort} and dport = :${remotePort} )`], { encoding: 'utf8' })
-  const m = new RegExp(`pid=${process.pid},fd=(\\d+)`).exec(out)
-  return m ? peekSockopt(Number(m[1])) : null
+  if (!procObserver.available) {
+    notRun(procObserver)
+    return null
+  }
+  const fd = fdByPorts(localPort, remotePort)
+  return fd === null ? null : peekSockopt(fd)
 }

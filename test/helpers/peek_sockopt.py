@@ -1,8 +1,12 @@
 """Reads a socket's keepalive options from OUTSIDE the process that owns it.
 
-pidfd_getfd (Linux 5.6+) duplicates the target's fd into this process, so the
-values come from the kernel without passing through tcp-keepalive's code.
-Usage: peek_sockopt.py PID FD  -> JSON on stdout
+The test hands the socket to this child as its fd 3 (an inherited duplicate),
+so the values come from the kernel without passing through tcp-keepalive's
+code, and no ptrace right over the parent is needed (Yama refuses a child
+pidfd_getfd on its parent on most distributions).
+Usage: peek_sockopt.py  (socket on fd 3) -> JSON on stdout
+       peek_sockopt.py PID FD  -> the same for a CHILD of the caller, through
+       pidfd_getfd (Linux 5.6+; an ancestor may do this under Yama's default)
 """
 import ctypes
 import json
@@ -10,33 +14,50 @@ import os
 import socket
 import sys
 
+
 SYS_pidfd_getfd = 438  # x86_64 and aarch64 share this number
 
 
-def main() -> None:
+def borrowed_fd() -> int:
+    if len(sys.argv) < 3:
+        return os.dup(3)
     pid, fd = int(sys.argv[1]), int(sys.argv[2])
     libc = ctypes.CDLL(None, use_errno=True)
     pidfd = os.pidfd_open(pid)
-    dup = libc.syscall(SYS_pidfd_getfd, pidfd, fd, 0)
-    if dup < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    s = socket.socket(fileno=dup)
     try:
-        def tcp(opt: int) -> int:
-            return s.getsockopt(socket.IPPROTO_TCP, opt)
-        print(json.dumps({
-            "enabled": s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) != 0,
-            "idle": tcp(socket.TCP_KEEPIDLE) * 1000,
-            "interval": tcp(socket.TCP_KEEPINTVL) * 1000,
-            "count": tcp(socket.TCP_KEEPCNT),
-            "userTimeout": tcp(socket.TCP_USER_TIMEOUT),
-            "local": list(s.getsockname())[:2],
-        }))
+        dup = libc.syscall(SYS_pidfd_getfd, pidfd, fd, 0)
+        if dup < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return dup
     finally:
-        s.detach()
-        os.close(dup)
         os.close(pidfd)
 
 
-main()
+def main() -> None:
+    s = socket.socket(fileno=borrowed_fd())
+    try:
+        def opt(level: int, name: str, scale: int = 1):
+            number = getattr(socket, name, None)
+            if number is None:
+                return None
+            try:
+                return s.getsockopt(level, number) * scale
+            except OSError:
+                return None
+        # macOS spells the idle option TCP_KEEPALIVE and holds it in seconds.
+        idle_name = "TCP_KEEPIDLE" if hasattr(socket, "TCP_KEEPIDLE") else "TCP_KEEPALIVE"
+        print(json.dumps({
+            "enabled": opt(socket.SOL_SOCKET, "SO_KEEPALIVE") not in (None, 0),
+            "idle": opt(socket.IPPROTO_TCP, idle_name, 1000),
+            "interval": opt(socket.IPPROTO_TCP, "TCP_KEEPINTVL", 1000),
+            "count": opt(socket.IPPROTO_TCP, "TCP_KEEPCNT"),
+            "userTimeout": opt(socket.IPPROTO_TCP, "TCP_USER_TIMEOUT"),
+            "local": list(s.getsockname())[:2],
+        }))
+    finally:
+        os.close(s.detach())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
