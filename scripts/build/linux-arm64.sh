@@ -4,7 +4,7 @@
 # so no import library is needed, only Node's headers.
 # Needs: g++-aarch64-linux-gnu (apt).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cxx=${CXX_ARM64:-aarch64-linux-gnu-g++}
 command -v "$cxx" >/dev/null || { echo "missing $cxx: apt-get install g++-aarch64-linux-gnu" >&2; exit 2; }
 node_inc=$(node -p "require('path').join(process.execPath, '..', '..', 'include', 'node')")

