@@ -16,8 +16,9 @@ command -v "$cxx" >/dev/null || { echo "missing $cxx: apt-get install g++-mingw-
 node_inc=$(node -p "require('path').join(process.execPath, '..', '..', 'include', 'node')")
 [ -f "$node_inc/node_api.h" ] || node_inc=/usr/include/node
 napi_inc=$(cd "$root" && node -p "require('node-addon-api').include_dir")
-flags=(-std=c++17 -O2 -Wall -Wextra -Werror -D_WIN32_WINNT=0x0A00 -DNAPI_VERSION=8
-  -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -I"$node_inc" -I"$root/$napi_inc")
+# binding.gyp's flags, plus -Werror: a warning fails our builds, never a user's install.
+mapfile -t gyp_flags < <(node "$root/scripts/build/flags.mjs")
+flags=("${gyp_flags[@]}" -O2 -Werror -D_WIN32_WINNT=0x0A00 -I"$node_inc" -I"$root/$napi_inc")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
