@@ -3,3 +3,7 @@ export type { KeepAliveOptions, KeepAliveState, Capabilities, OptionLimit, KeepA
 export type { KeepAliveError, KeepAliveErrorCode, KeepAliveSystemError } from './errors'
 export { install, withKeepAlive, connector } from './hooks'
 export type { InstallHandle, InstallOptions, KeepAliveChooser, SocketInfo, AgentLike, Connector } from './hooks'
+export { recommended } from './defaults'
+export type { RecommendedKeepAlive } from './defaults'
+export { parseKeepAliveEnv } from './env'
+export type { KeepAliveEnv } from './env'
