@@ -44,19 +44,31 @@ function coverEvalWorkers(): void {
         super(filename, options)
         return
       }
+      let refused: Error
       try {
         super(filename, { ...options, execArgv: [...argv, '--require', __filename] })
+        return
       } catch (err) {
         if (!inherited || (err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err
-        // Started as asked, uncovered, and said so once.
-        super(filename, options)
-        if (!warnedEval) {
-          warnedEval = true
-          process.emitWarning(
-            `tcp-keepalive/register: a worker started with eval: true is not configured: adding the preload means naming this process's flags, and a worker refuses some (${(err as Error).message})`,
-            { type: 'TcpKeepAliveWarning', code: 'ERR_TCP_KEEPALIVE_WORKER_NOT_COVERED' },
-          )
-        }
+        refused = err as Error
+      }
+      // The flags a worker refuses (V8 and heap flags) act process-wide, so
+      // the worker has them anyway: name the rest. Node lists them after ': '.
+      const named = new Set(/: (.*)$/.exec(refused.message)?.[1]?.split(', ') ?? [])
+      try {
+        super(filename, { ...options, execArgv: [...argv.filter((a) => !named.has(a)), '--require', __filename] })
+        return
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err
+      }
+      // Started as asked, uncovered, and said so once.
+      super(filename, options)
+      if (!warnedEval) {
+        warnedEval = true
+        process.emitWarning(
+          `tcp-keepalive/register: a worker started with eval: true is not configured: adding the preload means naming this process's flags, and a worker refuses some (${refused.message})`,
+          { type: 'TcpKeepAliveWarning', code: 'ERR_TCP_KEEPALIVE_WORKER_NOT_COVERED' },
+        )
       }
     }
   }
