@@ -306,6 +306,7 @@ describe('tcp-keepalive/register without the native addon', () => {
     const r = await runApp(bare, ['--import', 'tcp-keepalive/register', 'app.mjs', 'main'], noOverride)
     expect(r.report.main?.api).toEqual({ enabled: null, idle: null, interval: null, count: null, userTimeout: null })
     if (r.kernel.main) expect(r.kernel.main).toMatchObject({ enabled: true, idle: 30_000 })
+    console.log(`  without the addon, TCP_KEEPALIVE unset: ${JSON.stringify(r.kernel.main)}`)
   })
 
   it('an explicit option it cannot honour stops the process', () => {
