@@ -52,8 +52,8 @@ function coverEvalWorkers(): void {
         if (!inherited || (err as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err
         refused = err as Error
       }
-      // The flags a worker refuses (V8 and heap flags) act process-wide, so
-      // the worker has them anyway: name the rest. Node lists them after ': '.
+      // The flags a worker refuses are V8's, which act process-wide, so the
+      // worker has them anyway: name the rest. Node lists them after ': '.
       const named = new Set(/: (.*)$/.exec(refused.message)?.[1]?.split(', ') ?? [])
       try {
         super(filename, { ...options, execArgv: [...argv.filter((a) => !named.has(a)), '--require', __filename] })
