@@ -1,4 +1,5 @@
-import { capabilities, type KeepAliveOptionName, type KeepAliveOptions } from './core'
+import { capabilities, type KeepAliveOptionName } from './capabilities'
+import type { KeepAliveOptions } from './options'
 
 /** The options `install()` with no arguments and `TCP_KEEPALIVE=on` apply. Times in ms. */
 export interface RecommendedKeepAlive {

@@ -1,9 +1,9 @@
 // The TCP_KEEPALIVE grammar, shared by the preload (tcp-keepalive/register)
 // and programs that read their own variable. Values are checked by the same
 // normalizeOptions as the API, so ranges, units and messages agree.
-import { normalizeOptions, type KeepAliveOptions } from './core'
 import { applicableRecommended, honoured } from './defaults'
 import { invalidType, makeError, type KeepAliveError } from './errors'
+import { normalizeOptions, type KeepAliveOptions } from './options'
 import { closest } from './suggest'
 
 /** What a TCP_KEEPALIVE value asks for: the arguments `install()` gets. */

