@@ -74,9 +74,14 @@ export function peekChildSockopt(pid: number, fd: number): PeekedState | null {
 
 /** The fd of this process's TCP socket with these ports (/proc/net/tcp inode, then /proc/self/fd). */
 export function fdByPorts(localPort: number, remotePort: number): number | null {
+  return fdOfProcessByPorts('self', localPort, remotePort)
+}
+
+/** The same for another process (its /proc/PID/net and /proc/PID/fd). */
+export function fdOfProcessByPorts(pid: number | 'self', localPort: number, remotePort: number): number | null {
   const hex = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0')
   const inodes = new Set<string>()
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
     let text = ''
     try {
       text = readFileSync(file, 'utf8')
@@ -90,10 +95,16 @@ export function fdByPorts(localPort: number, remotePort: number): number | null 
     }
   }
   if (inodes.size === 0) return null
-  for (const name of readdirSync('/proc/self/fd')) {
+  let fds: string[] = []
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`)
+  } catch {
+    return null
+  }
+  for (const name of fds) {
     let link = ''
     try {
-      link = readlinkSync(`/proc/self/fd/${name}`)
+      link = readlinkSync(`/proc/${pid}/fd/${name}`)
     } catch {
       continue
     }
@@ -166,4 +177,18 @@ export function kernelViewByPorts(localPort: number, remotePort: number): Peeked
   }
   const fd = fdByPorts(localPort, remotePort)
   return fd === null ? null : peekSockopt(fd)
+}
+
+/**
+ * The kernel's keepalive settings of a CHILD process's TCP socket with these
+ * ports, read through pidfd_getfd: the child's runtime (another Node, Bun,
+ * Deno) is never asked. null: no observer here, or no such socket.
+ */
+export function childKernelViewByPorts(pid: number, localPort: number, remotePort: number): PeekedState | null {
+  if (!procObserver.available) {
+    notRun(procObserver)
+    return null
+  }
+  const fd = fdOfProcessByPorts(pid, localPort, remotePort)
+  return fd === null ? null : peekChildSockopt(pid, fd)
 }

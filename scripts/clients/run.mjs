@@ -1,0 +1,340 @@
+// Real clients under install(), in whatever runtime runs this file (Node 18+,
+// Bun, Deno). It opens each client's connection and stops at every checkpoint
+// ("@@tka {json}" on stdout) until the parent answers a line on stdin, so the
+// parent can read that socket's options from OUTSIDE this process while the
+// socket is open. The client's own port comes from the server where the
+// client hides its socket (inet_client_port(), CLIENT INFO, the processlist).
+//
+// env TKA_RUN = JSON { clients: [...], opts: {...}, targets: {...}, ca }
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const require = createRequire(join(root, 'package.json'))
+const { clients, opts, targets: t, ca } = JSON.parse(process.env.TKA_RUN)
+const runtime = typeof globalThis.Bun !== 'undefined' ? `bun ${globalThis.Bun.version}` : typeof globalThis.Deno !== 'undefined' ? `deno ${globalThis.Deno.version.deno}` : `node ${process.version}`
+
+const say = (msg) => process.stdout.write(`@@tka ${JSON.stringify(msg)}\n`)
+
+// Answers from the parent, one line per checkpoint.
+const answers = []
+let waiting = null
+let pending = ''
+process.stdin.setEncoding('utf8')
+process.stdin.on('data', (chunk) => {
+  pending += chunk
+  let i
+  while ((i = pending.indexOf('\n')) >= 0) {
+    const line = pending.slice(0, i)
+    pending = pending.slice(i + 1)
+    if (waiting) {
+      const w = waiting
+      waiting = null
+      w(line)
+    } else answers.push(line)
+  }
+})
+const answered = () => new Promise((resolve) => (answers.length ? resolve(answers.shift()) : (waiting = resolve)))
+
+let tka
+try {
+  tka = require(root)
+} catch (err) {
+  say({ fatal: `the package did not load: ${err.message}`, runtime })
+  process.exit(0)
+}
+
+let current = null
+const errors = new Map()
+const note = (err) => {
+  const list = errors.get(current) ?? []
+  list.push(`${err.code ?? 'no code'}: ${err.message}`)
+  errors.set(current, list)
+}
+let handle
+try {
+  handle = tka.install(opts, { onError: note })
+} catch (err) {
+  say({ fatal: `install() threw: ${err.code ?? ''} ${err.message}`, runtime })
+  process.exit(0)
+}
+say({ hello: runtime, capabilities: tka.capabilities })
+
+function apiView(socket) {
+  if (!socket) return undefined
+  try {
+    return tka.getKeepAlive(socket)
+  } catch (err) {
+    return { error: `${err.code ?? 'no code'}: ${err.message}` }
+  }
+}
+
+/** Reports one connection state; resolves once the parent has read the kernel. */
+async function checkpoint(stage, local, remote, socket) {
+  say({ client: current, stage, local: Number(local), remote: Number(remote), api: apiView(socket), errors: errors.get(current) ?? [] })
+  await answered()
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 20))
+const once = (emitter, event) => new Promise((resolve, reject) => {
+  emitter.once(event, resolve)
+  if (event !== 'error') emitter.once('error', reject)
+})
+const httpUrl = `http://127.0.0.1:${t.http}/`
+const httpsUrl = `https://localhost:${t.https}/`
+const portOf = (body) => JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString()).port
+
+async function httpGet(mod, url, agent) {
+  return new Promise((resolve, reject) => {
+    const req = mod.get(url, { agent, ca }, (res) => {
+      let body = ''
+      res.on('data', (c) => (body += c))
+      res.on('end', () => resolve({ port: portOf(body), socket: req.socket }))
+    })
+    req.on('error', reject)
+  })
+}
+
+// Each case: connect, checkpoint; where the client pools, release, use the same
+// connection again and checkpoint again.
+const cases = {
+  async 'net.connect'() {
+    const net = require('node:net')
+    const s = net.connect(t.http, '127.0.0.1')
+    await once(s, 'connect')
+    await tick()
+    await checkpoint('connect', s.localPort, t.http, s)
+    s.destroy()
+  },
+  async 'net.Socket().connect'() {
+    const net = require('node:net')
+    const s = new net.Socket()
+    s.connect(t.http, '127.0.0.1')
+    await once(s, 'connect')
+    await tick()
+    await checkpoint('connect', s.localPort, t.http, s)
+    s.destroy()
+  },
+  async 'tls.connect'() {
+    const tls = require('node:tls')
+    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
+    await once(s, 'secureConnect')
+    await tick()
+    await checkpoint('connect', s.localPort, t.https, s)
+    s.destroy()
+  },
+  async 'http agent'() {
+    const http = require('node:http')
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const a = await httpGet(http, httpUrl, agent)
+    await tick() // back in the pool: the agent's release called setKeepAlive(true, 1000)
+    await checkpoint('connect', a.port, t.http, a.socket)
+    const b = await httpGet(http, httpUrl, agent)
+    await tick()
+    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.http, b.socket)
+    agent.destroy()
+  },
+  async 'https agent'() {
+    const https = require('node:https')
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 })
+    const a = await httpGet(https, httpsUrl, agent)
+    await tick()
+    await checkpoint('connect', a.port, t.https, a.socket)
+    const b = await httpGet(https, httpsUrl, agent)
+    await tick()
+    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.https, b.socket)
+    agent.destroy()
+  },
+  async fetch() {
+    const a = portOf(await (await fetch(httpUrl)).text())
+    await tick()
+    await checkpoint('connect', a, t.http)
+    const b = portOf(await (await fetch(httpUrl)).text())
+    await tick()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+  },
+  async undici() {
+    const { Pool } = require('undici')
+    const pool = new Pool(`http://127.0.0.1:${t.http}`, { connections: 1 })
+    const get = async () => portOf(await (await pool.request({ path: '/', method: 'GET' })).body.text())
+    const a = await get()
+    await tick()
+    await checkpoint('connect', a, t.http)
+    const b = await get()
+    await tick()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    await pool.close()
+  },
+  async pg() {
+    const { Client } = require('pg')
+    const client = new Client({ host: '127.0.0.1', port: t.pg, user: 'postgres', database: 'postgres' })
+    await client.connect()
+    const { rows } = await client.query('SELECT inet_client_port() AS port')
+    await checkpoint('connect', rows[0].port, t.pg, client.connection.stream)
+    await client.end()
+  },
+  // keepAlive: true makes pg call socket.setKeepAlive(true, 0) itself.
+  async 'pg Pool'() {
+    const { Pool } = require('pg')
+    const pool = new Pool({ host: '127.0.0.1', port: t.pg, user: 'postgres', database: 'postgres', max: 1, keepAlive: true })
+    const port = async () => {
+      const c = await pool.connect()
+      const { rows } = await c.query('SELECT inet_client_port() AS port')
+      const stream = c.connection.stream
+      c.release()
+      return { port: rows[0].port, stream }
+    }
+    const a = await port()
+    await checkpoint('connect', a.port, t.pg, a.stream)
+    const b = await port()
+    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.pg, b.stream)
+    await pool.end()
+  },
+  // A Unix-domain connection: nothing to configure, nothing to report.
+  async 'pg unix socket'() {
+    const { Client } = require('pg')
+    const client = new Client({ host: t.pgSocketDir, port: t.pg, user: 'postgres', database: 'postgres' })
+    await client.connect()
+    await client.query('SELECT 1')
+    await tick()
+    say({ client: current, stage: 'unix', errors: errors.get(current) ?? [] })
+    await answered()
+    await client.end()
+  },
+  async 'postgres.js'() {
+    const mod = require('postgres')
+    const postgres = mod.default ?? mod // Bun hands back the ESM namespace
+    const sql = postgres({ host: '127.0.0.1', port: t.pg, user: 'postgres', database: 'postgres', max: 1, onnotice: () => {} })
+    const port = async () => (await sql`SELECT inet_client_port() AS port`)[0].port
+    const a = await port()
+    await checkpoint('connect', a, t.pg)
+    const b = await port()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.pg)
+    await sql.end({ timeout: 1 })
+  },
+  async ioredis() {
+    const Redis = require('ioredis')
+    const redis = new Redis({ host: '127.0.0.1', port: t.redis, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    await redis.connect()
+    const port = async () => /\baddr=[^ ]*:(\d+)/.exec(await redis.call('CLIENT', 'INFO'))[1]
+    const a = await port()
+    await checkpoint('connect', a, t.redis, redis.stream)
+    await redis.set('k', 'v')
+    const b = await port()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.redis, redis.stream)
+    redis.disconnect()
+  },
+  async mysql2() {
+    const mysql = require('mysql2/promise')
+    const pool = mysql.createPool({ host: '127.0.0.1', port: t.mysql, user: 'root', connectionLimit: 1 })
+    const port = async () => {
+      const c = await pool.getConnection()
+      const [rows] = await c.query("SELECT SUBSTRING_INDEX(host, ':', -1) AS port FROM information_schema.processlist WHERE id = CONNECTION_ID()")
+      const stream = c.connection.stream
+      c.release()
+      return { port: rows[0].port, stream }
+    }
+    const a = await port()
+    await checkpoint('connect', a.port, t.mysql, a.stream)
+    const b = await port()
+    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.mysql, b.stream)
+    await pool.end()
+  },
+  async 'mysql2 unix socket'() {
+    const mysql = require('mysql2/promise')
+    const c = await mysql.createConnection({ socketPath: t.mysqlSocket, user: 'root' })
+    await c.query('SELECT 1')
+    await tick()
+    say({ client: current, stage: 'unix', errors: errors.get(current) ?? [] })
+    await answered()
+    await c.end()
+  },
+  async ws() {
+    const WebSocket = require('ws')
+    const ws = new WebSocket(`ws://127.0.0.1:${t.http}/ws`)
+    const data = await once(ws, 'message')
+    await checkpoint('connect', portOf(data.toString()), t.http, ws._socket)
+    ws.close()
+  },
+  async got() {
+    const http = require('node:http')
+    const { default: got } = await import('got')
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const a = portOf(await got(httpUrl, { agent: { http: agent } }).text())
+    await tick()
+    await checkpoint('connect', a, t.http)
+    const b = portOf(await got(httpUrl, { agent: { http: agent } }).text())
+    await tick()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    agent.destroy()
+  },
+  async 'node-fetch'() {
+    const http = require('node:http')
+    const { default: nodeFetch } = await import('node-fetch')
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const a = portOf(await (await nodeFetch(httpUrl, { agent })).text())
+    await tick()
+    await checkpoint('connect', a, t.http)
+    const b = portOf(await (await nodeFetch(httpUrl, { agent })).text())
+    await tick()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    agent.destroy()
+  },
+  async axios() {
+    const http = require('node:http')
+    const axios = require('axios')
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const a = (await axios.get(httpUrl, { httpAgent: agent })).data.port
+    await tick()
+    await checkpoint('connect', a, t.http)
+    const b = (await axios.get(httpUrl, { httpAgent: agent })).data.port
+    await tick()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    agent.destroy()
+  },
+  // One session, two streams: the same socket carries both.
+  async http2() {
+    const http2 = require('node:http2')
+    const session = http2.connect(`http://127.0.0.1:${t.h2}`)
+    const get = () => new Promise((resolve, reject) => {
+      const req = session.request({ ':path': '/' })
+      let body = ''
+      req.setEncoding('utf8')
+      req.on('data', (c) => (body += c))
+      req.on('end', () => resolve(portOf(body)))
+      req.on('error', reject)
+    })
+    const a = await get()
+    await checkpoint('connect', a, t.h2, session.socket)
+    const b = await get()
+    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.h2, session.socket)
+    // The session's socket is a proxy that refuses most socket methods; an
+    // explicit call must still configure it, and not throw.
+    try {
+      tka.setKeepAlive(session.socket, { idle: 9000 })
+    } catch (err) {
+      note(err)
+    }
+    await checkpoint('setKeepAlive', b, t.h2, session.socket)
+    session.close()
+  },
+}
+
+const withTimeout = (promise, ms) => Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer after ${ms} ms`)), ms).unref?.())])
+for (const name of clients) {
+  current = name
+  const run = cases[name]
+  if (!run) {
+    say({ client: name, failed: 'no such case' })
+    continue
+  }
+  try {
+    await withTimeout(run(), 10_000)
+  } catch (err) {
+    say({ client: name, failed: `${err.code ?? ''} ${err.message}`.trim(), errors: errors.get(name) ?? [] })
+  }
+}
+handle.uninstall()
+say({ done: true })
+process.exit(0)
