@@ -11,7 +11,7 @@ import type net from 'node:net'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { WebSocketServer } from 'ws'
-import { childKernelViewByPorts, makeCertificate, notRun, procObserver, type PeekedState } from './kernel'
+import { childPeeker, makeCertificate, notRun, procObserver, type PeekedState } from './kernel'
 
 export const RUNNER = join(__dirname, '..', '..', 'scripts', 'clients', 'run.mjs')
 
@@ -88,6 +88,9 @@ export async function runClients(argv: string[], clients: string[], targets: Rec
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (c: string) => (result.stderr += c))
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const peeker = childPeeker()
+  // Checkpoints are handled one at a time, in order: the runner waits for each answer.
+  let chain = Promise.resolve()
   let pending = ''
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (chunk: string) => {
@@ -96,29 +99,36 @@ export async function runClients(argv: string[], clients: string[], targets: Rec
     while ((i = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, i)
       pending = pending.slice(i + 1)
-      if (!line.startsWith('@@tka ')) continue
-      const msg = JSON.parse(line.slice(6)) as Record<string, unknown>
-      if (typeof msg.hello === 'string') {
-        result.runtime = msg.hello
-        result.capabilities = msg.capabilities as Record<string, unknown>
-      } else if (typeof msg.fatal === 'string') {
-        result.runtime = (msg.runtime as string | undefined) ?? null
-        result.fatal = msg.fatal
-      } else if (typeof msg.failed === 'string') {
-        result.failed.set(msg.client as string, msg.failed)
-      } else if (typeof msg.stage === 'string') {
-        const local = msg.local as number
-        const remote = msg.remote as number
-        const kernel = msg.stage === 'unix' ? null : childKernelViewByPorts(child.pid as number, local, remote)
-        const list = result.checkpoints.get(msg.client as string) ?? []
-        list.push({ stage: msg.stage, local, remote, kernel, api: msg.api as Record<string, unknown> | undefined, errors: msg.errors as string[] })
-        result.checkpoints.set(msg.client as string, list)
-        child.stdin.write('next\n')
-      }
+      if (line.startsWith('@@tka ')) chain = chain.then(() => handle(line)).catch((err: unknown) => {
+        result.fatal ??= `reading the kernel failed: ${String(err)}`
+        child.kill('SIGKILL')
+      })
     }
   })
+  async function handle(line: string): Promise<void> {
+    const msg = JSON.parse(line.slice(6)) as Record<string, unknown>
+    if (typeof msg.hello === 'string') {
+      result.runtime = msg.hello
+      result.capabilities = msg.capabilities as Record<string, unknown>
+    } else if (typeof msg.fatal === 'string') {
+      result.runtime = (msg.runtime as string | undefined) ?? null
+      result.fatal = msg.fatal
+    } else if (typeof msg.failed === 'string') {
+      result.failed.set(msg.client as string, msg.failed)
+    } else if (typeof msg.stage === 'string') {
+      const local = msg.local as number
+      const remote = msg.remote as number
+      const kernel = msg.stage === 'unix' || !peeker ? null : await peeker.view(child.pid as number, local, remote)
+      const list = result.checkpoints.get(msg.client as string) ?? []
+      list.push({ stage: msg.stage, local, remote, kernel, api: msg.api as Record<string, unknown> | undefined, errors: msg.errors as string[] })
+      result.checkpoints.set(msg.client as string, list)
+      child.stdin.write('next\n')
+    }
+  }
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
   clearTimeout(timer)
+  await chain
+  peeker?.close()
   if (code !== 0 && !result.fatal) result.fatal = `runner exited ${String(code ?? signal)}: ${result.stderr.slice(-2000)}`
   return result
 }

@@ -1,6 +1,6 @@
 // Independent views of a socket's keepalive state: they never call
 // tcp-keepalive, so a bug in our getsockopt path cannot hide a bug in set.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -179,16 +179,50 @@ export function kernelViewByPorts(localPort: number, remotePort: number): Peeked
   return fd === null ? null : peekSockopt(fd)
 }
 
+export interface ChildPeeker {
+  /** The kernel's keepalive settings of a child's TCP socket with these ports; null: no such socket. */
+  view(pid: number, localPort: number, remotePort: number): Promise<PeekedState | null>
+  close(): void
+}
+
 /**
- * The kernel's keepalive settings of a CHILD process's TCP socket with these
- * ports, read through pidfd_getfd: the child's runtime (another Node, Bun,
- * Deno) is never asked. null: no observer here, or no such socket.
+ * Reads CHILD processes' sockets by ports (/proc/PID/net, /proc/PID/fd, then
+ * pidfd_getfd) through one long-lived reader, for runs with many reads: the
+ * child's runtime (another Node, Bun, Deno) is never asked. null where no
+ * observer exists here.
  */
-export function childKernelViewByPorts(pid: number, localPort: number, remotePort: number): PeekedState | null {
+export function childPeeker(): ChildPeeker | null {
   if (!procObserver.available) {
     notRun(procObserver)
     return null
   }
-  const fd = fdOfProcessByPorts(pid, localPort, remotePort)
-  return fd === null ? null : peekChildSockopt(pid, fd)
+  const reader = spawn('python3', [join(__dirname, 'peek_sockopt.py'), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const waiting: Array<(line: string) => void> = []
+  let pending = ''
+  reader.stdout.setEncoding('utf8')
+  reader.stdout.on('data', (chunk: string) => {
+    pending += chunk
+    let i
+    while ((i = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, i)
+      pending = pending.slice(i + 1)
+      waiting.shift()?.(line)
+    }
+  })
+  return {
+    async view(pid, localPort, remotePort) {
+      const fd = fdOfProcessByPorts(pid, localPort, remotePort)
+      if (fd === null) return null
+      const line = await new Promise<string>((resolve) => {
+        waiting.push(resolve)
+        reader.stdin.write(`${pid} ${fd}\n`)
+      })
+      const answer = JSON.parse(line) as PeekedState | { error: string }
+      if ('error' in answer) throw new Error(`peek_sockopt.py: ${answer.error}`)
+      return answer
+    },
+    close() {
+      reader.stdin.end()
+    },
+  }
 }
