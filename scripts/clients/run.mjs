@@ -77,6 +77,11 @@ async function checkpoint(stage, local, remote, socket) {
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 20))
+// Until the agent holds the socket as free: its release (where Node's agent
+// calls socket.setKeepAlive(true, 1000)) has run.
+async function released(agent) {
+  for (let i = 0; i < 200 && !Object.values(agent.freeSockets).some((list) => list.length > 0); i++) await tick()
+}
 const once = (emitter, event) => new Promise((resolve, reject) => {
   emitter.once(event, resolve)
   if (event !== 'error') emitter.once('error', reject)
@@ -128,10 +133,10 @@ const cases = {
     const http = require('node:http')
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     const a = await httpGet(http, httpUrl, agent)
-    await tick() // back in the pool: the agent's release called setKeepAlive(true, 1000)
+    await released(agent)
     await checkpoint('connect', a.port, t.http, a.socket)
     const b = await httpGet(http, httpUrl, agent)
-    await tick()
+    await released(agent)
     await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.http, b.socket)
     agent.destroy()
   },
@@ -139,10 +144,10 @@ const cases = {
     const https = require('node:https')
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 })
     const a = await httpGet(https, httpsUrl, agent)
-    await tick()
+    await released(agent)
     await checkpoint('connect', a.port, t.https, a.socket)
     const b = await httpGet(https, httpsUrl, agent)
-    await tick()
+    await released(agent)
     await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.https, b.socket)
     agent.destroy()
   },
@@ -262,10 +267,10 @@ const cases = {
     const { default: got } = await import('got')
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     const a = portOf(await got(httpUrl, { agent: { http: agent } }).text())
-    await tick()
+    await released(agent)
     await checkpoint('connect', a, t.http)
     const b = portOf(await got(httpUrl, { agent: { http: agent } }).text())
-    await tick()
+    await released(agent)
     await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
     agent.destroy()
   },
@@ -274,10 +279,10 @@ const cases = {
     const { default: nodeFetch } = await import('node-fetch')
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     const a = portOf(await (await nodeFetch(httpUrl, { agent })).text())
-    await tick()
+    await released(agent)
     await checkpoint('connect', a, t.http)
     const b = portOf(await (await nodeFetch(httpUrl, { agent })).text())
-    await tick()
+    await released(agent)
     await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
     agent.destroy()
   },
@@ -286,10 +291,10 @@ const cases = {
     const axios = require('axios')
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     const a = (await axios.get(httpUrl, { httpAgent: agent })).data.port
-    await tick()
+    await released(agent)
     await checkpoint('connect', a, t.http)
     const b = (await axios.get(httpUrl, { httpAgent: agent })).data.port
-    await tick()
+    await released(agent)
     await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
     agent.destroy()
   },
