@@ -70,10 +70,18 @@ function apiView(socket) {
   }
 }
 
-/** Reports one connection state; resolves once the parent has read the kernel. */
-async function checkpoint(stage, local, remote, socket) {
-  say({ client: current, stage, local: Number(local), remote: Number(remote), api: apiView(socket), errors: errors.get(current) ?? [] })
+/**
+ * Reports one connection state; resolves once the parent has read the kernel.
+ * `expect`: what the kernel must hold here, where not install()'s options.
+ */
+async function checkpoint(stage, local, remote, socket, expect) {
+  say({ client: current, stage, local: Number(local), remote: Number(remote), api: apiView(socket), errors: errors.get(current) ?? [], expect })
   await answered()
+}
+const skipCase = (reason) => say({ client: current, skip: reason })
+const reinstall = (settings = {}) => {
+  handle.uninstall()
+  handle = tka.install(opts, { onError: note, ...settings })
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 20))
@@ -82,9 +90,18 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 20))
 async function released(agent) {
   for (let i = 0; i < 200 && !Object.values(agent.freeSockets).some((list) => list.length > 0); i++) await tick()
 }
+// Removes both listeners, whichever fires: the reconnect case counts listeners.
 const once = (emitter, event) => new Promise((resolve, reject) => {
-  emitter.once(event, resolve)
-  if (event !== 'error') emitter.once('error', reject)
+  const ok = (value) => {
+    emitter.off('error', ko)
+    resolve(value)
+  }
+  const ko = (err) => {
+    emitter.off(event, ok)
+    reject(err)
+  }
+  emitter.once(event, ok)
+  emitter.once('error', ko)
 })
 const httpUrl = `http://127.0.0.1:${t.http}/`
 const httpsUrl = `https://localhost:${t.https}/`
@@ -321,8 +338,117 @@ const cases = {
     } catch (err) {
       note(err)
     }
-    await checkpoint('setKeepAlive', b, t.h2, session.socket)
+    await checkpoint('setKeepAlive', b, t.h2, session.socket, { ...opts, enabled: true, idle: 9000 })
     session.close()
+  },
+
+  // The cases of the hooks' known failures, per runtime.
+  async 'setKeepAlive(false) after install'() {
+    const net = require('node:net')
+    const s = net.connect(t.http, '127.0.0.1')
+    await once(s, 'connect')
+    await tick()
+    s.setKeepAlive(false)
+    await checkpoint('connect', s.localPort, t.http, s, { enabled: false })
+    s.destroy()
+  },
+  async 'setKeepAlive(true, ms) after enable: false'() {
+    const net = require('node:net')
+    const s = net.connect(t.http, '127.0.0.1')
+    await once(s, 'connect')
+    await tick()
+    tka.setKeepAlive(s, { enable: false })
+    s.setKeepAlive(true, 1000) // what an agent does at every pool release
+    await checkpoint('connect', s.localPort, t.http, s, { enabled: true })
+    s.destroy()
+  },
+  async 'setKeepAlive with interval and count'() {
+    const net = require('node:net')
+    if (net.Socket.prototype.setKeepAlive.length < 4) return skipCase(`${runtime}: socket.setKeepAlive takes no interval or count`)
+    const s = net.connect(t.http, '127.0.0.1')
+    await once(s, 'connect')
+    await tick()
+    s.setKeepAlive(true, 5000, 2000, 6)
+    await checkpoint('connect', s.localPort, t.http, s, { enabled: true, idle: 5000, interval: 2000, count: 6 })
+    s.destroy()
+  },
+  // One socket connected again and again, as pools do: no listener may pile up.
+  async 'reconnecting socket'() {
+    const net = require('node:net')
+    const onWarning = (w) => w.name === 'MaxListenersExceededWarning' && note(w)
+    process.on('warning', onWarning)
+    const s = new net.Socket()
+    for (let i = 0; i < 12; i++) {
+      s.connect(t.http, '127.0.0.1')
+      tka.setKeepAlive(s, opts)
+      await once(s, 'connect')
+      if (i < 11) {
+        s.destroy()
+        await once(s, 'close')
+      }
+    }
+    await tick()
+    process.off('warning', onWarning)
+    await checkpoint('connect', s.localPort, t.http, s)
+    s.destroy()
+  },
+  // Without install(), on a session's socket (a proxy refusing most methods).
+  async 'http2 setKeepAlive without install'() {
+    const http2 = require('node:http2')
+    handle.uninstall()
+    const session = http2.connect(`http://127.0.0.1:${t.h2}`)
+    try {
+      await once(session, 'connect')
+      try {
+        tka.setKeepAlive(session.socket, opts)
+      } catch (err) {
+        note(err)
+      }
+      await checkpoint('connect', session.socket.localPort, t.h2, session.socket)
+    } finally {
+      session.close()
+      handle = tka.install(opts, { onError: note })
+    }
+  },
+  async 'http socketPath'() {
+    const http = require('node:http')
+    const { mkdtempSync, rmSync } = require('node:fs')
+    const { tmpdir } = require('node:os')
+    const dir = mkdtempSync(join(tmpdir(), 'tka-unix-'))
+    const server = http.createServer((req, res) => res.end('x')).listen(join(dir, 's'))
+    await once(server, 'listening')
+    reinstall({ server: true })
+    try {
+      await new Promise((resolve, reject) => http.get({ socketPath: join(dir, 's'), path: '/' }, (res) => res.resume().on('end', resolve)).on('error', reject))
+      await tick()
+      say({ client: current, stage: 'unix', errors: errors.get(current) ?? [] })
+      await answered()
+    } finally {
+      server.close()
+      rmSync(dir, { recursive: true, force: true })
+      reinstall()
+    }
+  },
+  // The user's own call in a 'connection' handler wins over install({ server: true }).
+  async 'explicit call in a connection handler'() {
+    const net = require('node:net')
+    reinstall({ server: true })
+    const server = net.createServer((s) => tka.setKeepAlive(s, { idle: 5000 }))
+    const accepted = new Promise((resolve) => server.once('connection', resolve))
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const port = server.address().port
+    const c = net.connect(port, '127.0.0.1')
+    try {
+      await once(c, 'connect')
+      const s = await accepted
+      await tick()
+      await checkpoint('connect', port, c.localPort, s, { enabled: true, idle: 5000 })
+    } finally {
+      c.destroy()
+      server.close()
+      reinstall()
+    }
   },
 }
 
@@ -335,7 +461,7 @@ for (const name of clients) {
     continue
   }
   try {
-    await withTimeout(run(), 10_000)
+    await withTimeout(run(), 15_000)
   } catch (err) {
     say({ client: name, failed: `${err.code ?? ''} ${err.message}`.trim(), errors: errors.get(name) ?? [] })
   }
