@@ -29,6 +29,10 @@ const SUBSET: Array<[client: string, server: 'pg' | 'redis' | null]> = [
   ['http2 setKeepAlive without install', null],
   ['http socketPath', null],
   ['explicit call in a connection handler', null],
+  ['tls.connect restored by another library', null],
+  ['two copies', null],
+  // Last: where it fails it leaves tls.connect broken for the rest of the run.
+  ['tls.connect wrap cycles', null],
 ]
 
 const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')

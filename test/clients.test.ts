@@ -35,6 +35,10 @@ const CLIENTS: Array<[client: string, server: 'pg' | 'redis' | 'mysql' | null]> 
   ['http2 setKeepAlive without install', null],
   ['http socketPath', null],
   ['explicit call in a connection handler', null],
+  ['tls.connect restored by another library', null],
+  ['two copies', null],
+  // Last: where it fails it leaves tls.connect broken for the rest of the run.
+  ['tls.connect wrap cycles', null],
 ]
 const here: Runtime = { kind: 'node', major: Number(process.versions.node.split('.')[0]), label: `node ${process.version}`, argv: [process.execPath] }
 

@@ -429,6 +429,80 @@ const cases = {
       reinstall()
     }
   },
+  // Cycles of install -> another library wraps tls.connect -> uninstall -> it
+  // unwraps: our part of the chain must stay one layer (the issue saw a stack
+  // overflow after 10 000 - 20 000 cycles).
+  async 'tls.connect wrap cycles'() {
+    const tls = require('node:tls')
+    handle.uninstall()
+    try {
+      for (let i = 0; i < 20_000; i++) {
+        const h = tka.install(opts, { onError: note })
+        const theirs = tls.connect
+        tls.connect = function wrapped(...args) {
+          return theirs.apply(this, args)
+        }
+        h.uninstall()
+        tls.connect = theirs
+      }
+    } finally {
+      handle = tka.install(opts, { onError: note })
+    }
+    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
+    await once(s, 'secureConnect')
+    await tick()
+    await checkpoint('connect', s.localPort, t.https, s)
+    s.destroy()
+  },
+  // A library stubs tls.connect, we install over the stub, it restores its saved original.
+  async 'tls.connect restored by another library'() {
+    const tls = require('node:tls')
+    handle.uninstall()
+    const saved = tls.connect
+    tls.connect = function stub(...args) {
+      return saved.apply(this, args)
+    }
+    handle = tka.install(opts, { onError: note })
+    tls.connect = saved
+    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
+    await once(s, 'secureConnect')
+    await tick()
+    await checkpoint('connect', s.localPort, t.https, s)
+    s.destroy()
+  },
+  // An app's copy and a library's nested copy of this package in one process:
+  // the most recent install() wins, whichever copy made it, and an older
+  // handle's uninstall() leaves a newer install in place.
+  async 'two copies'() {
+    const net = require('node:net')
+    const { cpSync, mkdtempSync, rmSync, existsSync } = require('node:fs')
+    const { tmpdir } = require('node:os')
+    const dir = mkdtempSync(join(tmpdir(), 'tka-copy-'))
+    try {
+      for (const part of ['dist', 'build/Release', 'prebuilds', 'package.json', 'node_modules/node-gyp-build']) {
+        if (existsSync(join(root, part))) cpSync(join(root, part), join(dir, part), { recursive: true })
+      }
+      const other = require(dir)
+      const theirs = { idle: 11_000, interval: 2000, count: 3, userTimeout: 15_000 }
+      const open = async (stage, want) => {
+        const s = net.connect(t.http, '127.0.0.1')
+        await once(s, 'connect')
+        await tick()
+        await checkpoint(stage, s.localPort, t.http, s, want)
+        s.destroy()
+      }
+      const h = other.install(theirs, { onError: note })
+      await open('other copy installed last', { enabled: true, ...theirs })
+      handle.uninstall()
+      await open('first copy uninstalled', { enabled: true, ...theirs })
+      handle = tka.install(opts, { onError: note })
+      await open('first copy installed again', { enabled: true, ...opts })
+      h.uninstall()
+      await open('other copy uninstalled', { enabled: true, ...opts })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
   // The user's own call in a 'connection' handler wins over install({ server: true }).
   async 'explicit call in a connection handler'() {
     const net = require('node:net')
