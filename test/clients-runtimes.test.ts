@@ -115,7 +115,7 @@ beforeAll(async () => {
   await Promise.all([0, 1].map(async () => {
     for (let job = queue.shift(); job; job = queue.shift()) await job()
   }))
-}, 180_000)
+}, 240_000)
 
 afterAll(async () => {
   web?.close()

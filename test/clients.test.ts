@@ -62,7 +62,7 @@ beforeAll(async () => {
     mysqlSocket: up(mysql) ? mysql.socketPath : null,
   }, web.ca)
   printTable(here.label, result, clients)
-})
+}, 240_000)
 
 afterAll(async () => {
   web?.close()

@@ -82,7 +82,7 @@ export interface RunResult {
 }
 
 /** Spawns the runner under `argv` (the runtime and its flags) for these clients. */
-export async function runClients(argv: string[], clients: string[], targets: Record<string, unknown>, ca: string, timeoutMs = 60_000): Promise<RunResult> {
+export async function runClients(argv: string[], clients: string[], targets: Record<string, unknown>, ca: string, timeoutMs = 120_000): Promise<RunResult> {
   const [bin, ...flags] = argv as [string, ...string[]]
   const child = spawn(bin, [...flags, RUNNER], {
     stdio: ['pipe', 'pipe', 'pipe'],
