@@ -107,7 +107,11 @@ beforeAll(async () => {
   }
   if (denoBin) {
     jobs.push(async () => {
-      results.set('deno', await runClients([denoBin, 'run', '-A'], ['net.connect'], targets, web.ca))
+      const r = await runClients([denoBin, 'run', '-A'], ['net.connect'], targets, web.ca)
+      results.set('deno', r)
+      printTable('deno', r, ['net.connect'])
+      const api = r.checkpoints.get('net.connect')?.[0]?.api
+      if (api) console.log(`  deno getKeepAlive(): ${JSON.stringify(api)}`)
     })
   } else console.log('runtime skipped: deno not fetched (scripts/clients/fetch-runtimes.sh)')
   // Two at a time: each child mostly waits on its servers and on our reads.
