@@ -3,7 +3,7 @@
 // the clients under test talk to the servers they are written for. A server
 // whose binary is absent is returned as `{ skip: reason }`.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +19,18 @@ export interface RunningServer {
 }
 export type Started = RunningServer | { skip: string }
 
-const PG_BIN = process.env.TKA_PG_BIN ?? '/usr/lib/postgresql/15/bin'
+// Debian installs each PostgreSQL major under its own directory; take the newest.
+function pgBin(): string {
+  if (process.env.TKA_PG_BIN) return process.env.TKA_PG_BIN
+  let majors: number[] = []
+  try {
+    majors = readdirSync('/usr/lib/postgresql').map(Number).filter((n) => n > 0).sort((a, b) => b - a)
+  } catch {
+    // not installed
+  }
+  return `/usr/lib/postgresql/${majors[0] ?? 15}/bin`
+}
+const PG_BIN = pgBin()
 
 async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1')
