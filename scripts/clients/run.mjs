@@ -4,6 +4,10 @@
 // parent can read that socket's options from OUTSIDE this process while the
 // socket is open. The client's own port comes from the server where the
 // client hides its socket (inet_client_port(), CLIENT INFO, the processlist).
+// Stages: `connect` after the first use (for an agent: once the socket is back
+// in its pool), `reuse` after a second use of the same connection.
+// Run by test/clients.test.ts (every case, this Node) and
+// test/clients-runtimes.test.ts (a subset, other runtimes).
 //
 // env TKA_RUN = JSON { clients: [...], opts: {...}, targets: {...}, ca }
 import { createRequire } from 'node:module'
@@ -430,8 +434,8 @@ const cases = {
     }
   },
   // Cycles of install -> another library wraps tls.connect -> uninstall -> it
-  // unwraps: our part of the chain must stay one layer (the issue saw a stack
-  // overflow after 10 000 - 20 000 cycles).
+  // unwraps: our part of the chain must stay one layer (one pass-through left
+  // per cycle overflows the stack within 20 000 cycles).
   async 'tls.connect wrap cycles'() {
     const tls = require('node:tls')
     handle.uninstall()
