@@ -24,7 +24,10 @@ build() {
   # node-gyp-build reads <dir>/build/Release; the copy keeps build/ as it was.
   (cd "$out" && CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
     node "$root/node_modules/node-gyp/bin/node-gyp.js" rebuild --nodedir="$node_prefix" >/dev/null)
-  if ! ldd "$out/build/Release/tcp_keepalive.node" | grep -q libasan; then
+  # Read ldd's whole output first: grep -q quitting early would fail the pipe under pipefail.
+  local libs
+  libs="$(ldd "$out/build/Release/tcp_keepalive.node")"
+  if ! grep -q libasan <<<"$libs"; then
     echo "sanitize: the build is not linked against libasan" >&2
     exit 1
   fi
