@@ -16,5 +16,5 @@ mkdir -p "$out"
 "$cxx" -std=c++17 -O2 -fPIC -shared -s -Wall -Wextra -Werror -fvisibility=hidden \
   -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED \
   -I"$node_inc" -I"$root/$napi_inc" -static-libstdc++ -static-libgcc \
-  -o "$out/tcp-keepalive.node" "$root/native/addon.cc" "$root/native/sys_unix.cc"
+  -o "$out/tcp-keepalive.node" "$root/native/addon.cc" "$root/native/sys_unix.cc" "$root/native/sys_linux.cc"
 echo "built $out/tcp-keepalive.node ($(stat -c %s "$out/tcp-keepalive.node") bytes): $(file -b "$out/tcp-keepalive.node" 2>/dev/null | cut -d, -f1-2)"

@@ -513,4 +513,25 @@ export function getKeepAlive(socket: net.Socket): KeepAliveState {
   }
 }
 
+/**
+ * For other readers of a socket's kernel state (getTcpInfo): runs `read` on
+ * the socket's OS target with getKeepAlive's checks and error translation.
+ * Returns null when the addon is not loaded.
+ */
+export function readNative<T>(socket: net.Socket, read: (binding: NativeBinding, target: Target, verify: boolean) => T): T | null {
+  const s = checkSocket(socket)
+  const binding = native.binding
+  if (!binding) {
+    if (kindOf(s._handle) === Kind.Pipe) throw notTcp()
+    return null
+  }
+  const target = targetOf(s)
+  if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected yet; read it after \'connect\'')
+  try {
+    return read(binding, target, needsCheck(s))
+  } catch (err) {
+    throw translate(err)
+  }
+}
+
 export type { KeepAliveError }

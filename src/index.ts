@@ -3,3 +3,5 @@ export type { KeepAliveOptions, KeepAliveState, Capabilities, OptionLimit, KeepA
 export type { KeepAliveError, KeepAliveErrorCode, KeepAliveSystemError } from './errors'
 export { install, withKeepAlive, connector } from './hooks'
 export type { InstallHandle, InstallOptions, KeepAliveChooser, SocketInfo, AgentLike, Connector } from './hooks'
+export { getTcpInfo } from './tcpinfo'
+export type { TcpInfo, TcpState } from './tcpinfo'
