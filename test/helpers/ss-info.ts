@@ -12,12 +12,14 @@ export interface SsInfo {
   bytesAcked: number
   bytesReceived: number
   unacked: number
-  retransmits: number
+  /** retrans:X/Y's X: segments retransmitted and still in flight (tcpi_retrans). */
+  retransOut: number
   totalRetransmits: number
   lastSend: number
   lastReceive: number
   lastAck: number
-  /** timer:(name,remaining,retries); for keepalive, retries = unanswered probes. */
+  /** timer:(name,remaining,retries): for `on` (retransmit timer), retries = tcpi_retransmits;
+   *  for `keepalive`, retries = unanswered probes (tcpi_probes). */
   timer: { name: string; retries: number } | null
 }
 
@@ -50,7 +52,7 @@ export function parseSsInfo(text: string): SsInfo {
     bytesAcked: num('bytes_acked'),
     bytesReceived: num('bytes_received'),
     unacked: num('unacked'),
-    retransmits: retrans,
+    retransOut: retrans,
     totalRetransmits: total,
     lastSend: num('lastsnd'),
     lastReceive: num('lastrcv'),
