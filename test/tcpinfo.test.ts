@@ -175,6 +175,12 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       const out = JSON.parse(r.stdout) as { code: string; message: string }
       expect(out.code).toBe('ERR_TCP_KEEPALIVE_UNSUPPORTED')
       expect(out.message).toMatch(/without the native addon \(No native build/)
+      if (linux) {
+        // The inspector says the same, in one line.
+        const cli = spawnSync(process.execPath, [join(pkg, 'dist', 'cjs', 'cli.js'), 'inspect', String(process.pid)], { env, encoding: 'utf8' })
+        expect(cli.status).toBe(1)
+        expect(cli.stderr).toMatch(/^tcp-keepalive inspect: inspect needs the native addon, which did not load: No native build[^\n]*\n$/)
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
