@@ -47,18 +47,18 @@ bool ReadTcpInfo(Socket fd, TcpInfo* out, Failure* fail) {
     return false;
   }
   // A kernel older than these headers fills only the first `len` bytes; the
-  // fields past them stay unknown rather than zero.
+  // fields past them stay unknown rather than zero. (qemu-user passes back
+  // only 4 bytes of any TCP-level option, so this matters there too.)
 #define TKA_HAS(field) \
   (offsetof(tcp_info, field) + sizeof(ti.field) <= static_cast<size_t>(len))
   double* v = out->v;
-  v[kInfoState] = StateCode(ti.tcpi_state);
+  if (TKA_HAS(tcpi_state)) v[kInfoState] = StateCode(ti.tcpi_state);
   // Kernel times are microseconds; ours are milliseconds.
   if (TKA_HAS(tcpi_rto)) v[kInfoRto] = ti.tcpi_rto / 1000.0;
   if (TKA_HAS(tcpi_snd_mss)) v[kInfoMss] = ti.tcpi_snd_mss;
   if (TKA_HAS(tcpi_unacked)) v[kInfoUnacked] = ti.tcpi_unacked;
-  // The u8 counters sit in the first word, before any field a kernel lacks.
-  v[kInfoRetransmits] = ti.tcpi_retransmits;
-  v[kInfoProbes] = ti.tcpi_probes;
+  if (TKA_HAS(tcpi_retransmits)) v[kInfoRetransmits] = ti.tcpi_retransmits;
+  if (TKA_HAS(tcpi_probes)) v[kInfoProbes] = ti.tcpi_probes;
   if (TKA_HAS(tcpi_last_data_sent))
     v[kInfoLastDataSent] = ti.tcpi_last_data_sent;
   if (TKA_HAS(tcpi_last_data_recv))

@@ -94,7 +94,7 @@ export function getTcpInfo(socket: net.Socket): TcpInfo {
     values = readNative(socket, (binding, target, verify) => binding.tcpInfo(target, verify))
   } catch (err) {
     // The OS (FreeBSD, Windows before 10 1703, Wine) has no such call.
-    if ((err as { code?: unknown }).code === 'ENOSYS') throw unsupported(`on this ${capabilities.platform} (${(err as Error).message})`)
+    if ((err as { code?: unknown }).code === 'ENOSYS') throw unsupported(`by this ${capabilities.platform} system (${(err as Error).message})`)
     throw err
   }
   if (values === null) throw unsupported(`without the native addon (${capabilities.reason ?? 'not loaded'})`)

@@ -32,7 +32,7 @@ function codeOf(fn) {
   }
 }
 
-const { setKeepAlive, getKeepAlive, capabilities, install } = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
+const { setKeepAlive, getKeepAlive, getTcpInfo, capabilities, install } = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
 say(`# node ${process.version} ${process.platform}-${process.arch}`)
 say(`# capabilities ${JSON.stringify(capabilities)}`)
 if (flag('--expect-native')) check('native addon loaded', capabilities.native === true, capabilities.reason ?? '')
@@ -68,6 +68,19 @@ const doomed = net.connect(server.address().port, '127.0.0.1')
 await new Promise((r) => doomed.once('connect', r))
 doomed.destroy()
 check('destroyed: ERR_SOCKET_CLOSED', codeOf(() => setKeepAlive(doomed, { idle: 1000 })) === 'ERR_SOCKET_CLOSED')
+
+// getTcpInfo: the kernel's view, or a clear "unsupported" where the OS has none (Wine 8: no SIO_TCP_INFO).
+{
+  let info = null
+  const code = codeOf(() => (info = getTcpInfo(client)))
+  if (code === 'ERR_TCP_KEEPALIVE_UNSUPPORTED') say(`# getTcpInfo unsupported here`)
+  else {
+    check('getTcpInfo: established', code === 'no error' && info.state === 'established', code === 'no error' ? JSON.stringify(info) : code)
+    // qemu-user copies back only 4 bytes of TCP_INFO: the rest must then be null, not garbage.
+    if (info) say(`# getTcpInfo: ${Object.values(info).filter((v) => v !== null).length} of ${Object.keys(info).length} fields known`)
+  }
+  check('getTcpInfo destroyed: ERR_SOCKET_CLOSED', codeOf(() => getTcpInfo(doomed)) === 'ERR_SOCKET_CLOSED')
+}
 
 // install(): the hooks reach net.connect, tls.connect (https) and built-in
 // fetch on this Node version. The chooser records each socket it is offered.
