@@ -1,3 +1,4 @@
+import type net = require('node:net')
 import { getSystemErrorMap, inspect } from 'node:util'
 
 /** Every `code` this package puts on an error it throws or reports. */
@@ -56,4 +57,21 @@ export function systemError(uvCode: number, syscall: string, option: string): Ke
   err.syscall = syscall
   err.option = option
   return err
+}
+
+/** Receives a failure nobody can catch (a deferred or automatic apply). */
+export type ErrorSink = (err: Error, socket: net.Socket) => void
+
+const warned = new Set<string>()
+
+/** Default sink for failures that happen where nobody can catch them (deferred or automatic configuration). */
+export function reportError(err: Error, onError?: ErrorSink, socket?: net.Socket): void {
+  if (onError && socket) {
+    onError(err, socket)
+    return
+  }
+  const code = (err as { code?: string }).code ?? 'UNKNOWN'
+  if (warned.has(code)) return
+  warned.add(code)
+  process.emitWarning(`tcp-keepalive could not configure a socket: ${err.message}`, { type: 'TcpKeepAliveWarning', code })
 }

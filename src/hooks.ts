@@ -18,8 +18,10 @@ import dc = require('node:diagnostics_channel')
 import { syncBuiltinESMExports } from 'node:module'
 import net = require('node:net')
 import tls = require('node:tls')
-import { applyNormalized, claim, normalizeOptions, reportError, type ErrorSink, type KeepAliveOptions, type Normalized } from './core'
-import { invalidType, makeError } from './errors'
+import { applyNormalized } from './apply'
+import { invalidType, makeError, reportError, type ErrorSink } from './errors'
+import { normalizeOptions, type KeepAliveOptions, type Normalized } from './options'
+import { claim } from './socket'
 
 /** What a per-socket chooser learns about the connection. */
 export interface SocketInfo {

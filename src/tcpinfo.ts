@@ -1,6 +1,9 @@
-import net = require('node:net')
-import { capabilities, readNative } from './core'
+import type net = require('node:net')
+import { native } from './binding'
+import { capabilities } from './capabilities'
 import { makeError } from './errors'
+import { readTcpInfoNative } from './marshal'
+import { checkSocket, Kind, kindOf, needsCheck, notTcp, targetOf } from './socket'
 
 /** A TCP connection state (RFC 793 names, lower-case). */
 export type TcpState =
@@ -89,14 +92,19 @@ function unsupported(why: string): Error {
  * native addon it throws ERR_TCP_KEEPALIVE_UNSUPPORTED.
  */
 export function getTcpInfo(socket: net.Socket): TcpInfo {
-  let values: Float64Array | null
+  const s = checkSocket(socket)
+  const binding = native.binding
+  if (!binding) {
+    if (kindOf(s._handle) === Kind.Pipe) throw notTcp()
+    throw unsupported(`without the native addon (${capabilities.reason ?? 'not loaded'})`)
+  }
+  const target = targetOf(s)
+  if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected yet; read it after \'connect\'')
   try {
-    values = readNative(socket, (binding, target, verify) => binding.tcpInfo(target, verify))
+    return tcpInfoFrom(readTcpInfoNative(binding, target, needsCheck(s)))
   } catch (err) {
     // The OS (FreeBSD, Windows before 10 1703, Wine) has no such call.
     if ((err as { code?: unknown }).code === 'ENOSYS') throw unsupported(`by this ${capabilities.platform} system (${(err as Error).message})`)
     throw err
   }
-  if (values === null) throw unsupported(`without the native addon (${capabilities.reason ?? 'not loaded'})`)
-  return tcpInfoFrom(values)
 }

@@ -1,0 +1,61 @@
+import { native, type NativeBinding } from './binding'
+
+export type KeepAliveOptionName = 'idle' | 'interval' | 'count' | 'userTimeout'
+
+export interface OptionLimit {
+  readonly min: number
+  readonly max: number
+}
+
+export interface Capabilities {
+  /** The addon loaded; false means the fallback over Node's own `socket.setKeepAlive`. */
+  readonly native: boolean
+  readonly platform: string
+  readonly idle: boolean
+  readonly interval: boolean
+  readonly count: boolean
+  readonly userTimeout: boolean
+  /** Accepted input per option (ms for times, probes for count), after rounding. */
+  readonly limits: Readonly<Record<KeepAliveOptionName, OptionLimit>>
+  /** The OS option behind `userTimeout`, or null where there is none. */
+  readonly userTimeoutOption: string | null
+  /** Why the addon did not load, when `native` is false. */
+  readonly reason: string | null
+}
+
+// Without the addon only Node's socket.setKeepAlive(true, ms) is reachable: it
+// sets the idle time in whole seconds. The bounds are the kernel's, which Node
+// would otherwise hit silently (it ignores setsockopt failures).
+const FALLBACK_IDLE_MAX_S = process.platform === 'linux' ? 32767 : process.platform === 'win32' ? 4294967 : 2147483
+
+function buildCapabilities(binding: NativeBinding | null, reason: string | null): Capabilities {
+  if (binding) {
+    const c = binding.capabilities
+    const limit = (r: { min: number; max: number }): OptionLimit => Object.freeze({ min: r.min, max: r.max })
+    return Object.freeze({
+      native: true,
+      platform: c.platform,
+      idle: c.idle.supported,
+      interval: c.interval.supported,
+      count: c.count.supported,
+      userTimeout: c.userTimeout.supported,
+      limits: Object.freeze({ idle: limit(c.idle), interval: limit(c.interval), count: limit(c.count), userTimeout: limit(c.userTimeout) }),
+      userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
+      reason: null,
+    })
+  }
+  const none = Object.freeze({ min: 0, max: 0 })
+  return Object.freeze({
+    native: false,
+    platform: process.platform,
+    idle: true,
+    interval: false,
+    count: false,
+    userTimeout: false,
+    limits: Object.freeze({ idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }), interval: none, count: none, userTimeout: none }),
+    userTimeoutOption: null,
+    reason,
+  })
+}
+
+export const capabilities: Capabilities = buildCapabilities(native.binding, native.reason)

@@ -1,0 +1,159 @@
+import { capabilities, type KeepAliveOptionName } from './capabilities'
+import { invalidType, makeError } from './errors'
+
+/** What to set. Times are milliseconds; omitted fields are left as the socket has them. */
+export interface KeepAliveOptions {
+  /** Turn SO_KEEPALIVE on or off. Default `true`: asking for timing means wanting probes. */
+  enable?: boolean
+  /** Idle time before the first probe (TCP_KEEPIDLE; TCP_KEEPALIVE on macOS). */
+  idle?: number
+  /** Time between unanswered probes (TCP_KEEPINTVL). */
+  interval?: number
+  /** Unanswered probes before the connection is dropped (TCP_KEEPCNT). */
+  count?: number
+  /** Longest time sent data may stay unacknowledged before the connection is dropped
+   *  (TCP_USER_TIMEOUT on Linux; see the README for other platforms). 0 = OS default. */
+  userTimeout?: number
+}
+
+/** What the kernel holds. `null`: this platform cannot report the value. */
+export interface KeepAliveState {
+  enabled: boolean | null
+  idle: number | null
+  interval: number | null
+  count: number | null
+  userTimeout: number | null
+}
+
+const NUMERIC: readonly KeepAliveOptionName[] = ['idle', 'interval', 'count', 'userTimeout']
+const KNOWN = new Set<string>(['enable', ...NUMERIC])
+export const UNSET = -1
+
+/** Validated options: -1 marks a field to leave alone. Never mutated once made, so hooks share one value. */
+export interface Normalized {
+  readonly enable: number
+  readonly idle: number
+  readonly interval: number
+  readonly count: number
+  readonly userTimeout: number
+}
+
+const UNIT: Record<KeepAliveOptionName, string> = {
+  idle: 'ms, rounded up to whole seconds',
+  interval: 'ms, rounded up to whole seconds',
+  count: 'probes',
+  userTimeout: capabilities.platform === 'linux' ? 'ms' : 'ms, rounded up to whole seconds',
+}
+
+/** The option a misspelt key most likely meant, or null. */
+export function closest(key: string): string | null {
+  // A typo such as `intreval` should name what was meant.
+  const lower = key.toLowerCase()
+  for (const known of KNOWN) {
+    const k = known.toLowerCase()
+    if (lower === k || (lower.length === k.length && [...lower].sort().join('') === [...k].sort().join(''))) return known
+  }
+  for (const known of KNOWN) if (known.toLowerCase().startsWith(lower.slice(0, 3))) return known
+  return null
+}
+
+// Per option, what readNumber needs, resolved once: looking these up by key
+// on every call was half the cost of validation.
+interface Check {
+  readonly key: KeepAliveOptionName
+  readonly supported: boolean
+  readonly min: number
+  readonly max: number
+}
+const check = (key: KeepAliveOptionName): Check =>
+  Object.freeze({ key, supported: capabilities[key], min: capabilities.limits[key].min, max: capabilities.limits[key].max })
+const CHECK_IDLE = check('idle')
+const CHECK_INTERVAL = check('interval')
+const CHECK_COUNT = check('count')
+const CHECK_USER_TIMEOUT = check('userTimeout')
+
+// Takes the value, not the key: a keyed load with four different keys goes
+// megamorphic and was the largest JS cost of a call in a perf profile.
+function readNumber(value: unknown, c: Check, argName: string): number {
+  if (value === undefined) return UNSET
+  // Errors are built out of line so this stays small enough to inline; the
+  // happy path joins no strings.
+  if (typeof value !== 'number') throw invalidType(`${argName}.${c.key}`, 'of type number', value)
+  if (!c.supported || !Number.isInteger(value) || value < c.min || value > c.max) throw badNumber(value, c, argName)
+  // Object.is(-0) is an integer in range for userTimeout; store plain 0.
+  return value === 0 ? 0 : value
+}
+
+function badNumber(value: number, c: Check, argName: string): Error {
+  const name = `${argName}.${c.key}`
+  if (!c.supported) {
+    const why = capabilities.native ? `on ${capabilities.platform}` : `without the native addon (${capabilities.reason ?? 'not loaded'})`
+    return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `The option "${name}" is not supported ${why}`)
+  }
+  const integer = Number.isInteger(value) ? '' : 'an integer '
+  return makeError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${integer}>= ${c.min} && <= ${c.max} (${UNIT[c.key]}, ${capabilities.platform}). Received ${String(value)}`,
+  )
+}
+
+function unknownKey(argName: string, key: string): Error {
+  const hint = closest(key)
+  return makeError(
+    TypeError,
+    'ERR_INVALID_ARG_VALUE',
+    `The property "${argName}.${key}" is not a keepalive option${hint ? `; did you mean "${hint}"?` : ''} Known options: ${[...KNOWN].join(', ')}`,
+  )
+}
+
+const DEFAULTS: Normalized = Object.freeze({ enable: 1, idle: UNSET, interval: UNSET, count: UNSET, userTimeout: UNSET })
+
+/**
+ * Validates options once, so hooks can check at install time and apply the
+ * same frozen value to every socket.
+ */
+export function normalizeOptions(options: unknown, argName = 'options'): Normalized {
+  if (options === undefined) return DEFAULTS
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType(argName, 'of type object', options)
+  const record = options as Record<string, unknown>
+  // Own keys only, as an object spread would see them; a switch is several
+  // times cheaper than a Set lookup per key on this per-call path.
+  const keys = Object.keys(record)
+  for (let i = 0; i < keys.length; i++) {
+    switch (keys[i]) {
+      case 'enable':
+      case 'idle':
+      case 'interval':
+      case 'count':
+      case 'userTimeout':
+        break
+      default:
+        throw unknownKey(argName, keys[i] as string)
+    }
+  }
+  const enable = record.enable
+  if (enable !== undefined && typeof enable !== 'boolean') throw invalidType(`${argName}.enable`, 'of type boolean', enable)
+  // Not frozen: readonly in the type is enough for internal values, and
+  // freezing on every call costs more than the setsockopt it precedes.
+  return {
+    enable: enable === false ? 0 : 1,
+    idle: readNumber(record.idle, CHECK_IDLE, argName),
+    interval: readNumber(record.interval, CHECK_INTERVAL, argName),
+    count: readNumber(record.count, CHECK_COUNT, argName),
+    userTimeout: readNumber(record.userTimeout, CHECK_USER_TIMEOUT, argName),
+  }
+}
+
+/** `next` over `old`, field by field: what `next` leaves alone keeps `old`'s value. */
+export function merge(old: Normalized | undefined, next: Normalized): Normalized {
+  if (!old) return next
+  return {
+    enable: next.enable,
+    idle: next.idle === UNSET ? old.idle : next.idle,
+    interval: next.interval === UNSET ? old.interval : next.interval,
+    count: next.count === UNSET ? old.count : next.count,
+    userTimeout: next.userTimeout === UNSET ? old.userTimeout : next.userTimeout,
+  }
+}
+

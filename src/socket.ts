@@ -1,0 +1,119 @@
+// What this library knows and keeps about a net.Socket: its OS socket, its
+// kind, and one state record.
+import net = require('node:net')
+import { native } from './binding'
+import { invalidType, makeError, type ErrorSink } from './errors'
+import { UNSET, type Normalized } from './options'
+
+// Node-internal shape of net.Socket that this module relies on.
+interface SocketHandle {
+  fd?: number
+  constructor?: { name?: string }
+}
+export type InternalSocket = net.Socket & {
+  _handle: SocketHandle | null
+  connecting: boolean
+  [kState]?: SocketState
+}
+
+export const FD_TARGET = native.binding?.capabilities.target === 'fd'
+
+/**
+ * Everything this library keeps about one socket, under one symbol: each new
+ * property on a net.Socket is a hidden-class transition (and often a grown
+ * property array) on the hot path of every hooked connection, so there is
+ * one, made once. Updated in place; never deleted (that would drop the socket
+ * into V8's dictionary mode).
+ */
+export class SocketState {
+  /** Options waiting for 'connect'. */
+  pending: Normalized | undefined = undefined
+  onError: ErrorSink | undefined = undefined
+  /** A hook has taken this socket; a second path reaching it does nothing. */
+  claimed = false
+  /** What this library last set (UNSET where never), valid when `applied`. */
+  applied = false
+  enable = UNSET
+  idle = UNSET
+  interval = UNSET
+  count = UNSET
+  userTimeout = UNSET
+}
+
+export const kState = Symbol('tcp-keepalive.state')
+
+export function stateOf(socket: InternalSocket): SocketState {
+  let state = socket[kState]
+  if (state === undefined) {
+    state = new SocketState()
+    socket[kState] = state
+  }
+  return state
+}
+
+/** For the hooks: true the first time a socket is claimed, false after. */
+export function claim(socket: net.Socket): boolean {
+  const state = stateOf(socket as InternalSocket)
+  if (state.claimed) return false
+  state.claimed = true
+  return true
+}
+
+export function checkSocket(socket: unknown): InternalSocket {
+  if (!(socket instanceof net.Socket)) throw invalidType('socket', 'an instance of net.Socket', socket)
+  if (socket.destroyed) throw makeError(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed')
+  return socket as InternalSocket
+}
+
+export type Target = number | [string, number, string, number]
+
+export function notTcp(): Error {
+  return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe)')
+}
+
+// Handle classes by identity once seen by name: reading constructor.name
+// costs more than the rest of a call's checks together.
+export const enum Kind {
+  Tcp,
+  Pipe,
+  Other,
+}
+let tcpClass: unknown = null
+let pipeClass: unknown = null
+export function kindOf(handle: SocketHandle | null): Kind {
+  const ctor = handle?.constructor
+  if (ctor === undefined) return Kind.Other
+  if (ctor === tcpClass) return Kind.Tcp
+  if (ctor === pipeClass) return Kind.Pipe
+  const name = ctor.name
+  if (name === 'TCP') tcpClass = ctor
+  else if (name === 'Pipe') pipeClass = ctor
+  return name === 'TCP' ? Kind.Tcp : name === 'Pipe' ? Kind.Pipe : Kind.Other
+}
+
+/**
+ * The OS socket behind `socket`, read from the live handle now (fd numbers are
+ * reused after close, so it is never cached). null: not connected yet.
+ */
+export function targetOf(socket: InternalSocket): Target | null {
+  const handle = socket._handle
+  if (!handle || socket.connecting) return null
+  if (kindOf(handle) === Kind.Pipe) throw notTcp()
+  if (FD_TARGET) {
+    const fd = handle.fd
+    if (typeof fd !== 'number' || fd < 0) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'})`)
+    return fd
+  }
+  const { localAddress, localPort, remoteAddress, remotePort } = socket
+  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
+    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'})`)
+  }
+  return [localAddress, localPort, remoteAddress, remotePort]
+}
+
+// A handle Node created as TCP is TCP; anything else (TLSWrap, which may sit
+// on a pipe) is checked natively at the cost of two syscalls.
+export function needsCheck(socket: InternalSocket): boolean {
+  return kindOf(socket._handle) !== Kind.Tcp
+}
+
