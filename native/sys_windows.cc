@@ -320,15 +320,14 @@ bool Read(Socket s, Settings* have, Failure* fail) {
 }  // namespace tka
 
 // ---- getTcpInfo: SIO_TCP_INFO (Windows 10 1703+) ----
+#include <cstddef>
+
 namespace tka {
 namespace {
 
-#if defined(SIO_TCP_INFO)
-using TcpInfoV0 = TCP_INFO_v0;
-constexpr DWORD kSioTcpInfo = SIO_TCP_INFO;
-#else
-// Headers that target a Windows older than 10 1703 hide the ioctl; its code
-// and version-0 layout are fixed by the Windows ABI (mstcpip.h).
+// Declared here because headers that target a Windows older than 10 1703
+// hide them; the ioctl code and the version-0 layout are fixed by the
+// Windows ABI (mstcpip.h).
 struct TcpInfoV0 {
   int State;  // TCPSTATE
   ULONG Mss;
@@ -351,6 +350,20 @@ struct TcpInfoV0 {
   UCHAR SynRetrans;
 };
 constexpr DWORD kSioTcpInfo = _WSAIORW(IOC_VENDOR, 39);
+#if defined(SIO_TCP_INFO)
+// Where the SDK does declare them, both must agree with ours.
+static_assert(kSioTcpInfo == SIO_TCP_INFO, "SIO_TCP_INFO");
+static_assert(sizeof(TcpInfoV0) == sizeof(TCP_INFO_v0), "TCP_INFO_v0 size");
+#define TKA_SAME(f) \
+  static_assert(offsetof(TcpInfoV0, f) == offsetof(TCP_INFO_v0, f), #f)
+TKA_SAME(State);
+TKA_SAME(Mss);
+TKA_SAME(RttUs);
+TKA_SAME(BytesInFlight);
+TKA_SAME(Cwnd);
+TKA_SAME(BytesOut);
+TKA_SAME(BytesIn);
+#undef TKA_SAME
 #endif
 
 // Windows counts in bytes where Linux counts segments; report segments.
@@ -377,8 +390,7 @@ bool ReadTcpInfo(Socket s, TcpInfo* out, Failure* fail) {
   }
   double* v = out->v;
   // TCPSTATE is in the shared order.
-  const int state = static_cast<int>(info.State);
-  if (state >= 0 && state <= static_cast<int>(kTimeWait)) v[kInfoState] = state;
+  if (info.State >= 0 && info.State <= kTimeWait) v[kInfoState] = info.State;
   v[kInfoMss] = info.Mss;
   v[kInfoRtt] = info.RttUs / 1000.0;
   v[kInfoCwnd] = Segments(info.Cwnd, info.Mss);
