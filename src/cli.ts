@@ -99,22 +99,29 @@ function human(connections: InspectedConnection[], limitMs: number): string {
   return `${connections.length > 0 ? `${table(rows)}\n` : ''}${summary(connections, limitMs)}\n`
 }
 
-function main(): number {
+/** Runs the command line `argv` (without node and the script); returns the exit code. */
+export function run(argv: string[], out: (text: string) => void, err: (text: string) => void): number {
   let args: Args
   try {
-    args = parseArgs(process.argv.slice(2))
-  } catch (err) {
-    process.stderr.write(`tcp-keepalive: ${(err as Error).message}\n`)
+    args = parseArgs(argv)
+  } catch (e) {
+    err(`tcp-keepalive: ${(e as Error).message}\n`)
     return 2
   }
   try {
     const connections = inspectProcess(args.pid, args.limitMs)
-    process.stdout.write(args.json ? `${JSON.stringify(connections, null, 2)}\n` : human(connections, args.limitMs))
+    out(args.json ? `${JSON.stringify(connections, null, 2)}\n` : human(connections, args.limitMs))
     return 0
-  } catch (err) {
-    process.stderr.write(`tcp-keepalive inspect: ${(err as Error).message}\n`)
+  } catch (e) {
+    err(`tcp-keepalive inspect: ${(e as Error).message}\n`)
     return 1
   }
 }
 
-if (require.main === module) process.exitCode = main()
+if (require.main === module) {
+  process.exitCode = run(
+    process.argv.slice(2),
+    (text) => process.stdout.write(text),
+    (text) => process.stderr.write(text),
+  )
+}

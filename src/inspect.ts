@@ -71,7 +71,9 @@ interface ProcSocket {
   state: number
 }
 
-function readTable(pid: number): Map<string, ProcSocket> {
+// /proc/PID/net/tcp lists every socket of the process's network namespace,
+// possibly tens of thousands: only the lines of `wanted` inodes are decoded.
+function readTable(pid: number, wanted: Set<string>): Map<string, ProcSocket> {
   const table = new Map<string, ProcSocket>()
   for (const name of ['tcp', 'tcp6']) {
     let text: string
@@ -81,10 +83,10 @@ function readTable(pid: number): Map<string, ProcSocket> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && name === 'tcp6') continue // no IPv6 in this kernel
       throw procError(pid, err)
     }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/)
+    for (const line of text.split('\n')) {
+      const f = line.trim().split(/\s+/, 10)
       // Sockets without an inode (TIME_WAIT, request sockets) have no descriptor to read.
-      if (f.length < 10 || f[9] === '0') continue
+      if (f.length < 10 || !wanted.has(f[9] as string)) continue
       table.set(f[9] as string, { local: decodeProcAddress(f[1] as string), remote: decodeProcAddress(f[2] as string), state: parseInt(f[3] as string, 16) })
     }
   }
@@ -156,15 +158,15 @@ export function inspectProcess(pid: number, idleLimitMs: number): InspectedConne
   if (process.platform !== 'linux') throw fail('ERR_TCP_KEEPALIVE_UNSUPPORTED', `inspect works on Linux only (it reads /proc and uses pidfd_getfd); this is ${process.platform}`)
   const binding = native.binding
   if (!binding) throw fail('ERR_TCP_KEEPALIVE_UNSUPPORTED', `inspect needs the native addon, which did not load: ${capabilities.reason ?? 'unknown reason'}`)
-  const table = readTable(pid)
   let fds: string[]
   try {
     fds = readdirSync(`/proc/${pid}/fd`)
   } catch (err) {
     throw procError(pid, err)
   }
-  const seen = new Set<string>()
-  const out: InspectedConnection[] = []
+  // fd -> socket inode, first descriptor of each socket only.
+  const sockets = new Map<number, string>()
+  const inodes = new Set<string>()
   for (const name of fds.sort((a, b) => Number(a) - Number(b))) {
     let link: string
     try {
@@ -173,12 +175,18 @@ export function inspectProcess(pid: number, idleLimitMs: number): InspectedConne
       continue // closed meanwhile
     }
     const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1]
-    const entry = inode === undefined ? undefined : table.get(inode)
-    if (inode === undefined || entry === undefined || entry.state === LISTEN || seen.has(inode)) continue
-    seen.add(inode)
+    if (inode === undefined || inodes.has(inode)) continue
+    inodes.add(inode)
+    sockets.set(Number(name), inode)
+  }
+  const table = inodes.size > 0 ? readTable(pid, inodes) : new Map<string, ProcSocket>()
+  const out: InspectedConnection[] = []
+  for (const [fd, inode] of sockets) {
+    const entry = table.get(inode)
+    if (entry === undefined || entry.state === LISTEN) continue
     let v: Float64Array
     try {
-      v = binding.inspect(pid, Number(name), BigInt(inode))
+      v = binding.inspect(pid, fd, BigInt(inode))
     } catch (err) {
       const e = err as { uvCode?: unknown; syscall?: unknown }
       if (typeof e.uvCode !== 'number') throw err
@@ -189,7 +197,7 @@ export function inspectProcess(pid: number, idleLimitMs: number): InspectedConne
       if (errno === 'EPERM' || errno === 'EACCES') throw permissionError(pid, what)
       if (errno === 'ESRCH') throw fail('ESRCH', `no such process: ${pid} (it exited while being inspected)`)
       if (errno === 'ENOSYS') throw fail('ENOSYS', `this kernel (${kernelRelease()}) lacks pidfd_getfd, which inspect needs (Linux 5.6 or later)`)
-      throw fail(errno ?? 'UNKNOWN', `reading fd ${name} of process ${pid} failed (${what})`)
+      throw fail(errno ?? 'UNKNOWN', `reading fd ${fd} of process ${pid} failed (${what})`)
     }
     const keepalive: KeepAliveState = {
       enabled: v[0] === -1 ? null : v[0] === 1,
@@ -200,7 +208,7 @@ export function inspectProcess(pid: number, idleLimitMs: number): InspectedConne
     }
     const tcpInfo = tcpInfoFrom(v, 5)
     out.push({
-      fd: Number(name),
+      fd,
       local: entry.local,
       remote: entry.remote,
       state: tcpInfo.state ?? PROC_STATES[entry.state] ?? null,

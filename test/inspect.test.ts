@@ -30,9 +30,19 @@ interface ChildSocket {
   bytesRead: number
 }
 
+/** The command as users run it: a new process. */
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** The same entry point in this process: the variations that need no new process. */
+async function runHere(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const cli = (await import('../dist/cjs/cli.js')) as typeof import('../src/cli')
+  let stdout = ''
+  let stderr = ''
+  const status = cli.run(args, (t) => (stdout += t), (t) => (stderr += t))
+  return { status, stdout, stderr }
 }
 
 // The child: two connections to our server, keepalive on the first through
@@ -61,6 +71,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
   let child: ChildProcessWithoutNullStreams
   let known: { configured: ChildSocket; plain: ChildSocket }
   let skip: string | null = null
+  let human: ReturnType<typeof run>
 
   beforeAll(async () => {
     server = net.createServer((s) => s.once('data', () => s.write('and back')))
@@ -71,8 +82,8 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     const [line] = (await once(child.stdout, 'data')) as [Buffer]
     known = JSON.parse(line.toString()) as typeof known
     // pidfd_getfd may be refused here (no ptrace right, Yama, old kernel): then say so and skip.
-    const probe = run('inspect', String(child.pid))
-    if (probe.status !== 0 && /not permitted|lacks pidfd_getfd/.test(probe.stderr)) skip = probe.stderr.trim()
+    human = run('inspect', String(child.pid))
+    if (human.status !== 0 && /not permitted|lacks pidfd_getfd/.test(human.stderr)) skip = human.stderr.trim()
     if (skip) console.log(`inspect tests skipped: ${skip}`)
   })
   afterAll(() => {
@@ -115,17 +126,17 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     expect(plain.exposed).toBe(true)
   })
 
-  it('a limit at or below the idle time exposes the configured connection too', (ctx) => {
+  it('a limit at or below the idle time exposes the configured connection too', async (ctx) => {
     if (skip) return ctx.skip()
-    const rows = JSON.parse(run('inspect', String(child.pid), '--json', '--idle-limit=30s').stdout) as Row[]
+    const rows = JSON.parse((await runHere('inspect', String(child.pid), '--json', '--idle-limit=30s')).stdout) as Row[]
     expect(rows.every((x) => x.exposed)).toBe(true)
-    const below = JSON.parse(run('inspect', String(child.pid), '--json', '--idle-limit', '30001').stdout) as Row[]
+    const below = JSON.parse((await runHere('inspect', String(child.pid), '--json', '--idle-limit', '30001')).stdout) as Row[]
     expect(below.find((x) => x.fd === known.configured.fd)?.exposed).toBe(false)
   })
 
-  it('human output: a table row per connection and the summary line', (ctx) => {
+  it('human output: a table row per connection and the summary line', async (ctx) => {
     if (skip) return ctx.skip()
-    const r = run('inspect', String(child.pid))
+    const r = human
     console.log(r.stdout)
     expect(r.status).toBe(0)
     const lines = r.stdout.trimEnd().split('\n')
@@ -134,7 +145,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     expect(lines.find((l) => l.startsWith(`${known.configured.fd} `))).toMatch(/established\s+on\s+30s\s.*\sno$/)
     expect(lines.find((l) => l.startsWith(`${known.plain.fd} `))).toMatch(/established\s+off\s.*yes: keepalive off$/)
     expect(lines[3]).toBe('2 connections, 1 exposed to a 350 s idle limit')
-    expect(run('inspect', String(child.pid), '--idle-limit', '5m').stdout.trimEnd().split('\n').pop()).toBe('2 connections, 1 exposed to a 300 s idle limit')
+    expect((await runHere('inspect', String(child.pid), '--idle-limit', '5m')).stdout.trimEnd().split('\n').pop()).toBe('2 connections, 1 exposed to a 300 s idle limit')
   })
 
   it('borrows each socket for one read only: no descriptor left open in the inspecting process', async (ctx) => {
@@ -142,7 +153,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     const { inspectProcess } = (await import('../dist/cjs/inspect.js')) as typeof import('../src/inspect')
     const { readdirSync } = await import('node:fs')
     const before = readdirSync('/proc/self/fd').length
-    for (let i = 0; i < 50; i++) expect(inspectProcess(child.pid as number, 350_000)).toHaveLength(2)
+    for (let i = 0; i < 20; i++) expect(inspectProcess(child.pid as number, 350_000)).toHaveLength(2)
     expect(readdirSync('/proc/self/fd').length).toBe(before)
   })
 
@@ -157,16 +168,21 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     [['inspect', '1', '--idle-limit', '0s'], /^tcp-keepalive: --idle-limit: "0s" must be at least 1 ms/],
     [['inspect', '1', '--verbose'], /^tcp-keepalive: unknown option "--verbose"/],
     [['watch', '1'], /^tcp-keepalive: unknown command "watch"/],
-  ])('bad arguments %j: one line naming the problem, exit 2', (args, message) => {
-    const r = run(...(args as string[]))
+  ])('bad arguments %j: one line naming the problem, exit 2', async (args, message) => {
+    const r = await runHere(...(args as string[]))
     expect(r.status).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(message)
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
   })
 
+  it('as a process: bad arguments exit 2 with one line, no stack', () => {
+    const r = run('inspect', '12x', '--idle-limit', '350s')
+    expect(r).toEqual({ status: 2, stdout: '', stderr: 'tcp-keepalive: PID: "12x" is not a process id (a positive integer)\n' })
+  })
+
   it('a process that does not exist: one line, exit 1', async () => {
-    const gone = spawn(process.execPath, ['-e', ''])
+    const gone = spawn('true')
     await once(gone, 'exit')
     const r = run('inspect', String(gone.pid))
     expect(r.status).toBe(1)
