@@ -2,6 +2,7 @@
 // tcp-keepalive inspect PID [--idle-limit 350s] [--json]
 // Every failure is one line on stderr and a non-zero exit: 2 for bad
 // arguments, 1 for anything else. Never a stack trace.
+import { duration as parseEnvDuration } from './env'
 import { inspectProcess, type InspectedConnection } from './inspect'
 
 const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json]'
@@ -9,13 +10,13 @@ const DEFAULT_LIMIT_MS = 350_000 // AWS NLB's fixed idle timeout
 
 class UsageError extends Error {}
 
-/** `350s`, `6m`, `350000ms`; a bare number is milliseconds. */
+/** `350s`, `6m`, `350000ms`: TCP_KEEPALIVE's duration grammar (a bare number is milliseconds). */
 export function parseDuration(text: string, name: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim())
-  if (!m) throw new UsageError(`${name}: "${text}" is not a duration (a number with ms, s or m, e.g. 350s; a bare number is milliseconds)`)
-  const ms = Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : 1)
-  if (ms < 1 || !Number.isSafeInteger(Math.round(ms))) throw new UsageError(`${name}: "${text}" must be at least 1 ms`)
-  return Math.round(ms)
+  const ms = parseEnvDuration(text.trim())
+  if (ms === null) throw new UsageError(`${name}: "${text}" is not a duration; write milliseconds or a number with ms, s or m (350000, 350s, 5.5m)`)
+  if (ms === 'fraction') throw new UsageError(`${name}: "${text}" is not a whole number of milliseconds`)
+  if (ms < 1 || !Number.isSafeInteger(ms)) throw new UsageError(`${name}: "${text}" must be at least 1 ms`)
+  return ms
 }
 
 interface Args {

@@ -167,6 +167,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     [['inspect', '1', '--idle-limit'], /^tcp-keepalive: --idle-limit: missing value/],
     [['inspect', '1', '--idle-limit', '35x'], /^tcp-keepalive: --idle-limit: "35x" is not a duration/],
     [['inspect', '1', '--idle-limit', '0s'], /^tcp-keepalive: --idle-limit: "0s" must be at least 1 ms/],
+    [['inspect', '1', '--idle-limit', '1.0001s'], /^tcp-keepalive: --idle-limit: "1.0001s" is not a whole number of milliseconds/],
     [['inspect', '1', '--verbose'], /^tcp-keepalive: unknown option "--verbose"/],
     [['watch', '1'], /^tcp-keepalive: unknown command "watch"/],
   ])('bad arguments %j: one line naming the problem, exit 2', async (args, message) => {
