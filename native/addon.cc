@@ -209,6 +209,10 @@ napi_value InspectSocket(napi_env env, napi_callback_info cb) {
       !Ok(env, napi_get_value_int64(env, args[1], &fd)) ||
       !Ok(env, napi_get_value_bigint_uint64(env, args[2], &inode, &lossless)))
     return nullptr;
+  if (!lossless) {
+    napi_throw_range_error(env, nullptr, "inode out of range");
+    return nullptr;
+  }
   tka::Failure fail;
   tka::Socket s;
   if (!tka::BorrowSocket(pid, fd, inode, &s, &fail)) {

@@ -3,10 +3,12 @@
 // must show what the kernel is doing about it: unanswered keepalive probes
 // counting up on the idle connection, unacknowledged data and retransmissions
 // on the busy one. `ss -tino` in the client namespace is the outside witness.
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error plain ESM helper shared with the demo, no types
-import { createLab, labUnavailable, SERVER_IP, startServer } from '../../scripts/lab/lab.mjs'
+import { CLIENT_IP, createLab, labUnavailable, SERVER_IP, startServer } from '../../scripts/lab/lab.mjs'
 import { parseSsInfo, type SsInfo } from '../helpers/ss-info'
 import type { TcpInfo } from '../lib'
 
@@ -35,6 +37,7 @@ interface Event {
 const why: string | null = labUnavailable()
 if (why) console.log(`e2e lab skipped: ${why}`)
 const COUNT = 4
+const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli.js')
 
 describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', () => {
   let lab: Lab
@@ -64,8 +67,11 @@ describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', 
     let stderr = ''
     child.stderr.on('data', (c) => (stderr += c))
     const exited = new Promise((r) => child.once('exit', r))
+    // The next matching event; a non-info event already seen counts too.
     const next = (pred: (e: Event | Info) => boolean) =>
       new Promise<Event | Info>((resolve, reject) => {
+        const seen = events.find(pred)
+        if (seen) return resolve(seen)
         onEvent = (e) => pred(e) && resolve(e)
         void exited.then(() => reject(new Error(`client exited: ${stderr}`)))
       })
@@ -100,6 +106,19 @@ describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', 
       expect(ssWrite.timer?.name).toBe('on')
       expect(Math.abs((mid.write?.retransmits as number) - (ssWrite.timer?.retries as number))).toBeLessThanOrEqual(1)
       expect(Math.abs((mid.write?.totalRetransmits as number) - ssWrite.totalRetransmits)).toBeLessThanOrEqual(1)
+
+      // The inspector from the root namespace, as on a container's host: it
+      // reads the client's sockets through its /proc/PID/net and pidfd_getfd.
+      const inspected = spawnSync(process.execPath, [CLI, 'inspect', String(child.pid), '--json', '--idle-limit', '4s'], { encoding: 'utf8' })
+      expect(inspected.stderr).toBe('')
+      const rows = JSON.parse(inspected.stdout) as { local: string; remote: string; keepalive: Record<string, unknown>; tcpInfo: TcpInfo; exposed: boolean }[]
+      console.log(`  inspect: ${JSON.stringify(rows.map((r) => ({ local: r.local, remote: r.remote, keepalive: r.keepalive, probes: r.tcpInfo.keepaliveProbes, unacked: r.tcpInfo.unacked, exposed: r.exposed })))}`)
+      const idleRow = rows.find((r) => r.local === `${CLIENT_IP}:${idlePort}`)
+      const writeRow = rows.find((r) => r.local === `${CLIENT_IP}:${writePort}`)
+      expect(idleRow).toMatchObject({ remote: `${SERVER_IP}:8080`, keepalive: { enabled: true, idle: 1000, interval: 1000, count: COUNT }, exposed: false })
+      expect(idleRow?.tcpInfo.keepaliveProbes).toBeGreaterThan(0)
+      expect(writeRow).toMatchObject({ keepalive: { enabled: false }, exposed: true })
+      expect(writeRow?.tcpInfo.unacked).toBeGreaterThan(0)
 
       const dropped = (await next((e) => e.event === 'error' && (e as Event).which === 'idle')) as Event
       expect(dropped.code).toBe('ETIMEDOUT')
