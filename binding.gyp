@@ -13,6 +13,9 @@
         }, {
           "sources": ["native/sys_unix.cc"]
         }],
+        ["OS=='linux'", {
+          "sources": ["native/sys_linux.cc"]
+        }],
         ["OS=='mac'", {
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -107,6 +107,9 @@ Napi::Object RangeObject(Napi::Env env, const tka::Range& r) {
   return o;
 }
 
+// getTcpInfo and the inspector's entry, defined at the end of this file.
+void AddDiagnostics(Napi::Env env, Napi::Object exports);
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const tka::Capabilities caps = tka::Probe();
   Napi::Object c = Napi::Object::New(env);
@@ -131,7 +134,119 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("slots", slots);
   exports.Set("set", Bind(env, "set", Set, instance));
   exports.Set("get", Bind(env, "get", Get, instance));
+  AddDiagnostics(env, exports);
   return exports;
+}
+
+}  // namespace
+
+namespace {
+
+// ---- getTcpInfo and the process inspector ----
+// Called a few times per connection at most, so plain arguments and a fresh
+// result array; every N-API status is checked.
+
+// A failed N-API call may or may not leave an exception pending; JS must see
+// one either way, or it would read a result that was never written.
+bool Ok(napi_env env, napi_status status) {
+  if (status == napi_ok) return true;
+  const napi_extended_error_info* info = nullptr;
+  const char* message = "N-API call failed";
+  if (napi_get_last_error_info(env, &info) == napi_ok && info != nullptr &&
+      info->error_message != nullptr)
+    message = info->error_message;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
+    napi_throw_error(env, nullptr, message);
+  return false;
+}
+
+napi_value DoubleArray(napi_env env, const double* values, size_t n) {
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  napi_value array = nullptr;
+  if (!Ok(env, napi_create_arraybuffer(env, n * sizeof(double), &data,
+                                       &buffer)) ||
+      !Ok(env, napi_create_typedarray(env, napi_float64_array, n, buffer, 0,
+                                      &array)))
+    return nullptr;
+  double* to = static_cast<double*>(data);
+  for (size_t i = 0; i < n; i++) to[i] = values[i];
+  return array;
+}
+
+// tcpInfo(target, verify): Float64Array in TcpInfoField order, -1 = unknown.
+napi_value TcpInfoOf(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value args[2] = {nullptr, nullptr};
+  bool verify = true;
+  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
+      !Ok(env, napi_get_value_bool(env, args[1], &verify)))
+    return nullptr;
+  tka::Failure fail;
+  tka::Socket s;
+  tka::TcpInfo info;
+  if (!tka::Resolve(Napi::Env(env), Napi::Value(env, args[0]), verify, &s,
+                    &fail) ||
+      !tka::ReadTcpInfo(s, &info, &fail)) {
+    ThrowFailure(Napi::Env(env), fail);
+    return nullptr;
+  }
+  return DoubleArray(env, info.v, tka::kInfoFields);
+}
+
+// inspect(pid, fd, inode as bigint): borrows another process's socket, reads
+// it and gives it back before returning, whatever happened. Float64Array:
+// [enable, idle, interval, count, userTimeout, ...TcpInfoField order].
+napi_value InspectSocket(napi_env env, napi_callback_info cb) {
+  size_t argc = 3;
+  napi_value args[3] = {nullptr, nullptr, nullptr};
+  int64_t pid = 0, fd = 0;
+  uint64_t inode = 0;
+  bool lossless = false;
+  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
+      !Ok(env, napi_get_value_int64(env, args[0], &pid)) ||
+      !Ok(env, napi_get_value_int64(env, args[1], &fd)) ||
+      !Ok(env, napi_get_value_bigint_uint64(env, args[2], &inode, &lossless)))
+    return nullptr;
+  if (!lossless) {
+    napi_throw_range_error(env, nullptr, "inode out of range");
+    return nullptr;
+  }
+  tka::Failure fail;
+  tka::Socket s;
+  if (!tka::BorrowSocket(pid, fd, inode, &s, &fail)) {
+    ThrowFailure(Napi::Env(env), fail);
+    return nullptr;
+  }
+  tka::Settings have;
+  tka::TcpInfo info;
+  const bool read = tka::Read(s, &have, &fail) && tka::ReadTcpInfo(s, &info, &fail);
+  tka::ReleaseBorrowed(s);
+  if (!read) {
+    ThrowFailure(Napi::Env(env), fail);
+    return nullptr;
+  }
+  double out[5 + tka::kInfoFields];
+  out[0] = static_cast<double>(have.enable);
+  out[1] = static_cast<double>(have.idle_ms);
+  out[2] = static_cast<double>(have.interval_ms);
+  out[3] = static_cast<double>(have.count);
+  out[4] = static_cast<double>(have.user_timeout_ms);
+  for (int i = 0; i < tka::kInfoFields; i++) out[5 + i] = info.v[i];
+  return DoubleArray(env, out, 5 + tka::kInfoFields);
+}
+
+void AddDiagnostics(Napi::Env env, Napi::Object exports) {
+  napi_value tcp_info = nullptr;
+  napi_value inspect = nullptr;
+  if (!Ok(env, napi_create_function(env, "tcpInfo", NAPI_AUTO_LENGTH,
+                                    TcpInfoOf, nullptr, &tcp_info)) ||
+      !Ok(env, napi_create_function(env, "inspect", NAPI_AUTO_LENGTH,
+                                    InspectSocket, nullptr, &inspect)) ||
+      !Ok(env, napi_set_named_property(env, exports, "tcpInfo", tcp_info)))
+    return;
+  Ok(env, napi_set_named_property(env, exports, "inspect", inspect));
 }
 
 }  // namespace

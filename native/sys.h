@@ -80,4 +80,45 @@ bool Read(Socket s, Settings* have, Failure* fail);
 
 }  // namespace tka
 
+// ---- Connection diagnostics (getTcpInfo) and the process inspector ----
+namespace tka {
+
+// One state numbering for every OS (RFC 793 order, as Windows' TCPSTATE);
+// each platform file maps its own values to it and JS names them.
+enum TcpState {
+  kClosed, kListen, kSynSent, kSynReceived, kEstablished, kFinWait1,
+  kFinWait2, kCloseWait, kClosing, kLastAck, kTimeWait
+};
+
+// Fields of TcpInfo::v, in the order the JS side reads them. Times in ms
+// (rtt and rtt variance fractional), counts in segments, sizes in bytes.
+enum TcpInfoField {
+  kInfoState, kInfoRtt, kInfoRttVar, kInfoRto, kInfoMss, kInfoCwnd,
+  kInfoUnacked, kInfoRetransmits, kInfoTotalRetransmits, kInfoProbes,
+  kInfoLastDataSent, kInfoLastDataReceived, kInfoLastAckReceived,
+  kInfoBytesSent, kInfoBytesReceived, kInfoBytesAcked, kInfoFields
+};
+
+// -1 in a field: this OS, or this kernel version, does not report it.
+struct TcpInfo {
+  double v[kInfoFields];
+  TcpInfo() {
+    for (double& x : v) x = -1;
+  }
+};
+
+// TCP_INFO (Linux), TCP_CONNECTION_INFO (macOS), SIO_TCP_INFO (Windows).
+// An OS without it fails with UV_ENOSYS.
+bool ReadTcpInfo(Socket s, TcpInfo* out, Failure* fail);
+
+// Copies fd `fd` of process `pid` into this process (pidfd_getfd, Linux 5.6+)
+// and checks it is still the socket with inode `inode`: fd numbers are reused,
+// so the number read from /proc may name another file by now. The copy must
+// go back through ReleaseBorrowed. Other OSes fail with UV_ENOSYS.
+bool BorrowSocket(int64_t pid, int64_t fd, uint64_t inode, Socket* out,
+                  Failure* fail);
+void ReleaseBorrowed(Socket s);
+
+}  // namespace tka
+
 #endif  // TCP_KEEPALIVE_SYS_H_

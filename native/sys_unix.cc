@@ -205,3 +205,88 @@ bool Read(Socket fd, Settings* have, Failure* fail) {
 }
 
 }  // namespace tka
+
+// ---- getTcpInfo and the process inspector outside Linux ----
+// Linux has them in sys_linux.cc (its full struct tcp_info header cannot be
+// included beside <netinet/tcp.h>).
+#if !defined(__linux__)
+#if defined(__APPLE__)
+#include <netinet/tcp_fsm.h>
+
+#include <cmath>
+#include <cstddef>
+#endif
+
+namespace tka {
+
+#if defined(__APPLE__)
+namespace {
+
+double AppleState(int s) {
+  switch (s) {
+    case TCPS_CLOSED: return kClosed;
+    case TCPS_LISTEN: return kListen;
+    case TCPS_SYN_SENT: return kSynSent;
+    case TCPS_SYN_RECEIVED: return kSynReceived;
+    case TCPS_ESTABLISHED: return kEstablished;
+    case TCPS_CLOSE_WAIT: return kCloseWait;
+    case TCPS_FIN_WAIT_1: return kFinWait1;
+    case TCPS_CLOSING: return kClosing;
+    case TCPS_LAST_ACK: return kLastAck;
+    case TCPS_FIN_WAIT_2: return kFinWait2;
+    case TCPS_TIME_WAIT: return kTimeWait;
+    default: return -1;
+  }
+}
+
+}  // namespace
+
+// TCP_CONNECTION_INFO is the public macOS view (10.11+). Times are already
+// milliseconds; the congestion window is in bytes, reported in segments as
+// on Linux.
+bool ReadTcpInfo(Socket fd, TcpInfo* out, Failure* fail) {
+  tcp_connection_info ci{};
+  socklen_t len = sizeof ci;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CONNECTION_INFO, &ci, &len) != 0) {
+    *fail = {-errno, "getsockopt", "TCP_CONNECTION_INFO"};
+    return false;
+  }
+#define TKA_HAS(field) \
+  (offsetof(tcp_connection_info, field) + sizeof(ci.field) <= \
+   static_cast<size_t>(len))
+  double* v = out->v;
+  v[kInfoState] = AppleState(ci.tcpi_state);
+  if (TKA_HAS(tcpi_rto)) v[kInfoRto] = ci.tcpi_rto;
+  if (TKA_HAS(tcpi_maxseg)) v[kInfoMss] = ci.tcpi_maxseg;
+  if (TKA_HAS(tcpi_snd_cwnd) && ci.tcpi_maxseg > 0)
+    v[kInfoCwnd] = std::ceil(static_cast<double>(ci.tcpi_snd_cwnd) /
+                             ci.tcpi_maxseg);
+  if (TKA_HAS(tcpi_srtt)) v[kInfoRtt] = ci.tcpi_srtt;
+  if (TKA_HAS(tcpi_rttvar)) v[kInfoRttVar] = ci.tcpi_rttvar;
+  if (TKA_HAS(tcpi_txbytes))
+    v[kInfoBytesSent] = static_cast<double>(ci.tcpi_txbytes);
+  if (TKA_HAS(tcpi_rxbytes))
+    v[kInfoBytesReceived] = static_cast<double>(ci.tcpi_rxbytes);
+  if (TKA_HAS(tcpi_txretransmitpackets))
+    v[kInfoTotalRetransmits] =
+        static_cast<double>(ci.tcpi_txretransmitpackets);
+#undef TKA_HAS
+  return true;
+}
+#else
+// FreeBSD's TCP_INFO differs from both; not implemented.
+bool ReadTcpInfo(Socket, TcpInfo*, Failure* fail) {
+  *fail = {-ENOSYS, "getsockopt", "TCP_INFO"};
+  return false;
+}
+#endif
+
+bool BorrowSocket(int64_t, int64_t, uint64_t, Socket*, Failure* fail) {
+  *fail = {-ENOSYS, "pidfd_getfd", ""};
+  return false;
+}
+
+void ReleaseBorrowed(Socket s) { close(s); }
+
+}  // namespace tka
+#endif  // !__linux__

@@ -25,6 +25,11 @@ export interface NativeBinding {
   set(target: number | [string, number, string, number]): void
   /** Fills slots[1..5] with what the kernel holds. */
   get(target: number | [string, number, string, number]): void
+  /** TCP_INFO fields in tcpinfo.ts's FIELDS order; -1 = unknown. verify as for slots[0]. */
+  tcpInfo(target: number | [string, number, string, number], verify: boolean): Float64Array
+  /** Linux: borrows fd of pid (pidfd_getfd), checks its inode, reads it, closes the copy.
+   *  [enable, idle, interval, count, userTimeout, ...tcpInfo fields]; -1 = unknown. */
+  inspect(pid: number, fd: number, inode: bigint): Float64Array
 }
 
 interface NativeLoad {

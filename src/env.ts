@@ -30,7 +30,7 @@ function bad(name: string, message: string): KeepAliveError {
 }
 
 /** Milliseconds, or null when `text` is not a duration. A fraction must give whole ms. */
-function duration(text: string): number | 'fraction' | null {
+export function duration(text: string): number | 'fraction' | null {
   const m = DURATION.exec(text)
   if (!m) return null
   const whole = m[1] as string

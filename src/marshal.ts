@@ -39,3 +39,12 @@ export function readNative(binding: NativeBinding, target: Target, verify: boole
   }
   return slots
 }
+
+/** TCP_INFO of `target` in the order of tcpinfo.ts's FIELDS; -1 = unknown. */
+export function readTcpInfoNative(binding: NativeBinding, target: Target, verify: boolean): Float64Array {
+  try {
+    return binding.tcpInfo(target, verify)
+  } catch (err) {
+    throw translate(err)
+  }
+}

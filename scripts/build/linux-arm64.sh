@@ -17,5 +17,5 @@ mkdir -p "$out"
 mapfile -t gyp_flags < <(node "$root/scripts/build/flags.mjs")
 "$cxx" "${gyp_flags[@]}" -O2 -fPIC -shared -s -Werror -fvisibility=hidden \
   -I"$node_inc" -I"$root/$napi_inc" -static-libstdc++ -static-libgcc \
-  -o "$out/tcp-keepalive.node" "$root/native/addon.cc" "$root/native/sys_unix.cc"
+  -o "$out/tcp-keepalive.node" "$root/native/addon.cc" "$root/native/sys_unix.cc" "$root/native/sys_linux.cc"
 echo "built $out/tcp-keepalive.node ($(stat -c %s "$out/tcp-keepalive.node") bytes): $(file -b "$out/tcp-keepalive.node" 2>/dev/null | cut -d, -f1-2)"

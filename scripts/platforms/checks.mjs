@@ -73,6 +73,22 @@ export const checks = [
     doomed.destroy()
     check('destroyed: ERR_SOCKET_CLOSED', codeOf(() => lib.setKeepAlive(doomed, { idle: 1000 })) === 'ERR_SOCKET_CLOSED')
   }],
+  // The kernel's view of the connection, or a clear "unsupported" where the
+  // OS has none (Wine 8 lacks SIO_TCP_INFO). qemu-user hands back only 4
+  // bytes of TCP_INFO: the fields past them must then be null, not garbage.
+  ['getTcpInfo reads the connection or says it cannot', async ({ lib, fx, check, say }) => {
+    let info = null
+    const code = codeOf(() => (info = lib.getTcpInfo(fx.client)))
+    if (code === 'ERR_TCP_KEEPALIVE_UNSUPPORTED') say('# getTcpInfo unsupported here')
+    else {
+      check('getTcpInfo: established', code === 'no error' && info.state === 'established', code === 'no error' ? JSON.stringify(info) : code)
+      if (info) say(`# getTcpInfo: ${Object.values(info).filter((v) => v !== null).length} of ${Object.keys(info).length} fields known`)
+    }
+    const doomed = net.connect(fx.server.address().port, '127.0.0.1')
+    await new Promise((r) => doomed.once('connect', r))
+    doomed.destroy()
+    check('getTcpInfo destroyed: ERR_SOCKET_CLOSED', codeOf(() => lib.getTcpInfo(doomed)) === 'ERR_SOCKET_CLOSED')
+  }],
   // The hooks reach net.connect, tls.connect (https) and built-in fetch on
   // this Node line; the chooser records each socket it is offered.
   ['install() reaches net, tls and fetch, and uninstall() stops', async ({ lib, check, say }) => {

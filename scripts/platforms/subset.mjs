@@ -25,13 +25,13 @@ function check(name, ok, detail = '') {
   say(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`)
 }
 
-const { setKeepAlive, getKeepAlive, capabilities, install } = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
+const lib = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
+const { setKeepAlive, getKeepAlive, capabilities } = lib
 say(`# node ${process.version} ${process.platform}-${process.arch}`)
 say(`# capabilities ${JSON.stringify(capabilities)}`)
 if (flag('--expect-native')) check('native addon loaded', capabilities.native === true, capabilities.reason ?? '')
 
 const fx = await openFixtures()
-const lib = { setKeepAlive, getKeepAlive, capabilities, install }
 for (const [name, run] of checks) {
   try {
     await run({ lib, fx, check, say })
