@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expectClient, knownBug, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from './helpers/client-runner'
+import { expectClient, ITEM_CASES, knownBug, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from './helpers/client-runner'
 import { startPostgres, startRedis, startServers, type Started } from './helpers/servers'
 
 const SUBSET: Array<[client: string, server: 'pg' | 'redis' | null]> = [
@@ -21,18 +21,7 @@ const SUBSET: Array<[client: string, server: 'pg' | 'redis' | null]> = [
   ['pg Pool', 'pg'],
   ['postgres.js', 'pg'],
   ['ioredis', 'redis'],
-  // The cases of the hooks' known failures, in every runtime:
-  ['setKeepAlive(false) after install', null],
-  ['setKeepAlive(true, ms) after enable: false', null],
-  ['setKeepAlive with interval and count', null],
-  ['reconnecting socket', null],
-  ['http2 setKeepAlive without install', null],
-  ['http socketPath', null],
-  ['explicit call in a connection handler', null],
-  ['tls.connect restored by another library', null],
-  ['two copies', null],
-  // Last: where it fails it leaves tls.connect broken for the rest of the run.
-  ['tls.connect wrap cycles', null],
+  ...ITEM_CASES,
 ]
 
 const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')

@@ -4,7 +4,7 @@
 // outside the process that holds it, after connect and, where the client
 // pools, after a release and reuse.
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { expectClient, knownBug, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from './helpers/client-runner'
+import { expectClient, ITEM_CASES, knownBug, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from './helpers/client-runner'
 import { startMariadb, startPostgres, startRedis, startServers, type Started } from './helpers/servers'
 
 const CLIENTS: Array<[client: string, server: 'pg' | 'redis' | 'mysql' | null]> = [
@@ -27,18 +27,7 @@ const CLIENTS: Array<[client: string, server: 'pg' | 'redis' | 'mysql' | null]> 
   ['node-fetch', null],
   ['axios', null],
   ['http2', null],
-  // The cases of the hooks' known failures, in every runtime:
-  ['setKeepAlive(false) after install', null],
-  ['setKeepAlive(true, ms) after enable: false', null],
-  ['setKeepAlive with interval and count', null],
-  ['reconnecting socket', null],
-  ['http2 setKeepAlive without install', null],
-  ['http socketPath', null],
-  ['explicit call in a connection handler', null],
-  ['tls.connect restored by another library', null],
-  ['two copies', null],
-  // Last: where it fails it leaves tls.connect broken for the rest of the run.
-  ['tls.connect wrap cycles', null],
+  ...ITEM_CASES,
 ]
 const here: Runtime = { kind: 'node', major: Number(process.versions.node.split('.')[0]), label: `node ${process.version}`, argv: [process.execPath] }
 

@@ -170,6 +170,21 @@ export type Runtime =
 
 /** Clients that keep a connection and hand it out again: checked after connect and after reuse. */
 const POOLED = new Set(['http agent', 'https agent', 'fetch', 'undici', 'pg Pool', 'postgres.js', 'ioredis', 'mysql2', 'got', 'node-fetch', 'axios'])
+/** The cases of hook behaviour beyond connecting (Node's own setKeepAlive after ours, reconnects, http2, Unix sockets, explicit calls, other patchers, two copies), run in every runtime after the clients. */
+export const ITEM_CASES: Array<[client: string, server: null]> = [
+  ['setKeepAlive(false) after install', null],
+  ['setKeepAlive(true, ms) after enable: false', null],
+  ['setKeepAlive with interval and count', null],
+  ['reconnecting socket', null],
+  ['http2 setKeepAlive without install', null],
+  ['http socketPath', null],
+  ['explicit call in a connection handler', null],
+  ['tls.connect restored by another library', null],
+  ['two copies', null],
+  // Last: where it fails it leaves tls.connect broken for the rest of the run.
+  ['tls.connect wrap cycles', null],
+]
+
 export const UNIX_CLIENTS = new Set(['pg unix socket', 'mysql2 unix socket', 'http socketPath'])
 
 export function stagesOf(client: string): string[] {
