@@ -17,7 +17,7 @@ node_inc=$(node -p "require('path').join(process.execPath, '..', '..', 'include'
 [ -f "$node_inc/node_api.h" ] || node_inc=/usr/include/node
 napi_inc=$(cd "$root" && node -p "require('node-addon-api').include_dir")
 flags=(-std=c++17 -O2 -Wall -Wextra -Werror -D_WIN32_WINNT=0x0A00 -DNAPI_VERSION=8
-  -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -I"$node_inc" -I"$root/$napi_inc")
+  -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS -I"$node_inc" -I"$root/$napi_inc")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

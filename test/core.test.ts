@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeCertificate, peekSockopt, ssTimer } from './helpers/kernel'
+import { makeCertificate, peekChildSockopt, peekSockopt, ssTimer } from './helpers/kernel'
 import { fdOf, tcpPair, type Pair } from './helpers/sockets'
 import { capabilities, getKeepAlive, setKeepAlive } from './lib'
 
@@ -41,6 +41,7 @@ describe('capabilities', () => {
         interval: { min: 1, max: 32_767_000 },
         count: { min: 1, max: 127 },
         userTimeout: { min: 0, max: 2_147_483_647 },
+        dropTime: null,
       })
     }
     expect(Object.isFrozen(capabilities)).toBe(true)
@@ -226,7 +227,7 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
             // undici is an optional peer: the package imported without it, connector() says what is missing.
             expect(out.undiciError).toBe('ERR_TCP_KEEPALIVE_UNDICI_MISSING')
             // Node's own call, rounded up by us to 5 s, seen from outside.
-            if (linux) expect(peekSockopt(out.fd, child.pid)).toMatchObject({ enabled: true, idle: 5000 })
+            if (linux) expect(peekChildSockopt(child.pid, out.fd)).toMatchObject({ enabled: true, idle: 5000 })
             resolve()
           } catch (err) {
             reject(err)
