@@ -60,6 +60,13 @@ void Throw(napi_env env, const char* code, const char* message, bool range) {
 // turns it into the public error (code name, message) so both layers cannot
 // disagree.
 void ThrowFailure(napi_env env, const tka::Failure& f) {
+  if (f.code == tka::kBadTarget) {
+    Throw(env, "ERR_INVALID_ARG_TYPE",
+          "The target must be a socket file descriptor (Unix) or "
+          "[localAddress, localPort, remoteAddress, remotePort] (Windows)",
+          false);
+    return;
+  }
   napi_value message, error, code, syscall, option;
   if (napi_create_string_utf8(env, "tcp-keepalive native failure",
                               NAPI_AUTO_LENGTH, &message) != napi_ok ||

@@ -12,7 +12,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/build-sanitize"
-flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
+flags="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
 libasan="$(g++ -print-file-name=libasan.so)"
 # This Node's own headers, so node-gyp needs no download.
 node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
@@ -22,7 +22,7 @@ build() {
   mkdir -p "$out"
   cp -r "$root/native" "$root/binding.gyp" "$out/"
   # node-gyp-build reads <dir>/build/Release; the copy keeps build/ as it was.
-  (cd "$out" && CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
+  (cd "$out" && CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined,float-cast-overflow" \
     node "$root/node_modules/node-gyp/bin/node-gyp.js" rebuild --nodedir="$node_prefix" >/dev/null)
   if ! ldd "$out/build/Release/tcp_keepalive.node" | grep -q libasan; then
     echo "sanitize: the build is not linked against libasan" >&2

@@ -11,7 +11,6 @@ function translate(err: unknown): Error {
   if (e.uvCode === 1) return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not an IPv4/IPv6 TCP socket')
   if (e.uvCode === 2) return makeError(Error, 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND', 'No TCP handle of this event loop matches the socket\'s endpoints')
   if (e.uvCode === 3) return dropTimeError('with the socket\'s current values for the options not given')
-  if (e.uvCode === 4) return makeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The native target must be a socket file descriptor (Unix) or [localAddress, localPort, remoteAddress, remotePort] (Windows)')
   if (e.uvCode === 5) return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', 'This Windows (before 10 1709) cannot read a socket\'s idle time, so "interval" must be given together with "idle"')
   return systemError(e.uvCode, String(e.syscall), String(e.option))
 }
