@@ -2,7 +2,7 @@
 // vitest does not run (Windows Node under Wine, arm64 Node under QEMU, Node
 // 18..24). Output goes through fs.writeSync(1): under Wine stdout is a file.
 //
-// node test/platform/subset.mjs [--pkg DIR] [--expect-native] [--hold SECONDS]
+// node test/platform/subset.mjs [--pkg DIR] [--expect-native] [--hold SECONDS] [--churn ROUNDS]
 import { writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
@@ -14,6 +14,7 @@ const flag = (name) => args.includes(name)
 const value = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback)
 const pkgDir = resolve(value('--pkg', join(dirname(fileURLToPath(import.meta.url)), '..', '..')))
 const hold = Number(value('--hold', '0'))
+const churn = Number(value('--churn', '300'))
 
 const say = (line) => writeSync(1, `${line}\n`)
 let passed = 0
@@ -115,6 +116,42 @@ check('destroyed: ERR_SOCKET_CLOSED', codeOf(() => setKeepAlive(doomed, { idle: 
   after.destroy()
   web.closeAllConnections?.()
   web.close()
+}
+
+if (capabilities.userTimeout) {
+  // 0 asks for the system's own limit, and reads back as 0.
+  check('userTimeout 0 restores the default', codeOf(() => setKeepAlive(client, { userTimeout: 0 })) === 'no error' && [0, null].includes(getKeepAlive(client).userTimeout), JSON.stringify(getKeepAlive(client).userTimeout))
+  setKeepAlive(client, want)
+}
+
+// Churn: one connection at a time, opened and closed, so the OS recycles
+// socket numbers and handle memory; every new socket (both ends) must be
+// found and configured on the first try.
+{
+  let notFound = 0
+  let wrong = 0
+  let other = ''
+  for (let i = 0; i < churn; i++) {
+    const side = new Promise((r) => server.once('connection', r))
+    const c = net.connect(server.address().port, '127.0.0.1')
+    await new Promise((r, j) => c.once('connect', r).once('error', j))
+    const a = await side
+    const idle = 1000 * (1 + (i % 60))
+    for (const s of [c, a]) {
+      const code = codeOf(() => setKeepAlive(s, { idle }))
+      if (code === 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND') notFound++
+      else if (code !== 'no error') other ||= code
+      else {
+        const read = getKeepAlive(s).idle
+        if (read !== null && read !== idle) wrong++
+      }
+    }
+    const closed = Promise.all([new Promise((r) => c.once('close', r)), new Promise((r) => a.once('close', r))])
+    c.destroy()
+    a.destroy()
+    await closed
+  }
+  check(`churn: ${churn} connect/close rounds, both ends configured`, notFound === 0 && wrong === 0 && !other, `${notFound} not found, ${wrong} read back wrong${other ? `, error ${other}` : ''}`)
 }
 
 if (hold > 0) {
