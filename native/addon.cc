@@ -17,7 +17,6 @@
 // NaN reaching an integer cast is undefined behaviour.
 #include <napi.h>
 
-#include <cmath>
 #include <new>
 
 #include "sys.h"
@@ -98,17 +97,20 @@ bool Target(napi_env env, napi_callback_info info, napi_value* target,
   return true;
 }
 
-// A slot holds kLeave or an integer in range; NaN, infinities and fractions
-// fail the equality with their own floor. Only then is the cast defined.
+// A slot holds kLeave or an integer in range. NaN fails both comparisons;
+// once v is known to be within an int64 range the cast is defined, and a
+// fraction does not survive the round trip.
 bool ReadSlot(double v, const tka::Range& r, int64_t* out) {
   if (v == kLeaveSlot) {
     *out = tka::kLeave;
     return true;
   }
   if (!r.supported || !(v >= static_cast<double>(r.min)) ||
-      !(v <= static_cast<double>(r.max)) || std::floor(v) != v)
+      !(v <= static_cast<double>(r.max)))
     return false;
-  *out = static_cast<int64_t>(v);
+  const int64_t i = static_cast<int64_t>(v);
+  if (static_cast<double>(i) != v) return false;
+  *out = i;
   return true;
 }
 

@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <climits>
-#include <cmath>
 
 namespace tka {
 namespace {
@@ -225,7 +224,7 @@ bool Resolve(Napi::Env env, const Napi::Value& target, bool verify, Socket* out,
   // become fd 0 (or any fd it does not name).
   double d = 0;
   if (napi_get_value_double(env, target, &d) != napi_ok || !(d >= 0) ||
-      !(d <= INT_MAX) || std::floor(d) != d) {
+      !(d <= INT_MAX) || static_cast<double>(static_cast<int>(d)) != d) {
     *fail = {kBadTarget, "", ""};
     return false;
   }
