@@ -41,6 +41,8 @@ namespace {
 constexpr ULONG kDefaultIntervalMs = 1000;
 // TCP_MAXRT holds this on a fresh socket, and setting it restores that:
 // "the system's own retransmission limit", which userTimeout: 0 stands for.
+// (TCP_MAXRTMS would take ms on newer Windows; TCP_MAXRT keeps one path, in
+// whole seconds like every other time here, that Wine's runs also cover.)
 constexpr DWORD kMaxRtDefault = 0xFFFFFFFF;
 
 // What this Windows accepts, found once by Probe on a scratch socket (the same
@@ -323,8 +325,9 @@ Capabilities Probe() {
     support.timing_get = can_get(TCP_KEEPIDLE) && can_get(TCP_KEEPINTVL);
     support.count_set = SetDword(s, IPPROTO_TCP, TCP_KEEPCNT, "", 10, &ignored);
     support.count_get = can_get(TCP_KEEPCNT);
-    support.maxrt_set =
-        SetDword(s, IPPROTO_TCP, TCP_MAXRT, "", kMaxRtDefault, &ignored);
+    // A positive value, as a user's would be: whether -1 is taken says
+    // nothing about whether a timeout can be set.
+    support.maxrt_set = SetDword(s, IPPROTO_TCP, TCP_MAXRT, "", 60, &ignored);
     support.maxrt_get = can_get(TCP_MAXRT);
     closesocket(s);
   }
