@@ -16,6 +16,7 @@
         ["OS=='mac'", {
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "WARNING_CFLAGS": ["-Wall", "-Wextra"],
             "MACOSX_DEPLOYMENT_TARGET": "10.15"
           }
         }]
