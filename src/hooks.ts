@@ -19,6 +19,7 @@ import { syncBuiltinESMExports } from 'node:module'
 import net = require('node:net')
 import tls = require('node:tls')
 import { applyNormalized } from './apply'
+import { applicableRecommended } from './defaults'
 import { invalidType, makeError, reportError, type ErrorSink } from './errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from './options'
 import { claim } from './socket'
@@ -172,9 +173,10 @@ function unsubscribe(): void {
 /**
  * Configures every TCP connection this process opens from now on (and, with
  * `{ server: true }`, accepts). Options are validated now. Calling it again
- * replaces the options; the hooks are set up once.
+ * replaces the options; the hooks are set up once. Without options: the
+ * recommended defaults this platform supports (`recommended`).
  */
-export function install(options: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
+export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
     if (!['server', 'client', 'onError'].includes(key)) {
@@ -186,7 +188,7 @@ export function install(options: KeepAliveOptions | KeepAliveChooser, settings: 
   if (typeof client !== 'boolean') throw invalidType('settings.client', 'of type boolean', client)
   if (onError !== undefined && typeof onError !== 'function') throw invalidType('settings.onError', 'of type function', onError)
   const config = makeConfig({
-    fixed: typeof options === 'function' ? null : normalizeOptions(options),
+    fixed: typeof options === 'function' ? null : normalizeOptions(options === undefined ? applicableRecommended() : options),
     choose: typeof options === 'function' ? options : null,
     client,
     server,

@@ -1,5 +1,6 @@
 import { capabilities, type KeepAliveOptionName } from './capabilities'
 import { invalidType, makeError } from './errors'
+import { closest } from './suggest'
 
 /** What to set. Times are milliseconds; omitted fields are left as the socket has them. */
 export interface KeepAliveOptions {
@@ -48,18 +49,6 @@ const UNIT: Record<KeepAliveOptionName, string> = {
   userTimeout: capabilities.platform === 'linux' ? 'ms' : 'ms, rounded up to whole seconds',
 }
 
-/** The option a misspelt key most likely meant, or null. */
-export function closest(key: string): string | null {
-  // A typo such as `intreval` should name what was meant.
-  const lower = key.toLowerCase()
-  for (const known of KNOWN) {
-    const k = known.toLowerCase()
-    if (lower === k || (lower.length === k.length && [...lower].sort().join('') === [...k].sort().join(''))) return known
-  }
-  for (const known of KNOWN) if (known.toLowerCase().startsWith(lower.slice(0, 3))) return known
-  return null
-}
-
 // Per option, what readNumber needs, resolved once: looking these up by key
 // on every call was half the cost of validation.
 interface Check {
@@ -102,7 +91,7 @@ function badNumber(value: number, c: Check, argName: string): Error {
 }
 
 function unknownKey(argName: string, key: string): Error {
-  const hint = closest(key)
+  const hint = closest(key, KNOWN)
   return makeError(
     TypeError,
     'ERR_INVALID_ARG_VALUE',

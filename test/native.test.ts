@@ -171,7 +171,7 @@ describe('drop-time rule', () => {
 
 describe.skipIf(!capabilities.native)('worker termination', () => {
   it('workers terminated during load and during failing native calls leave the process alive', () => {
-    const r = spawnSync(process.execPath, [join(root, 'scripts', 'hostile', 'terminate.mjs'), '--workers', '16'], { encoding: 'utf8', timeout: 60_000 })
+    const r = spawnSync(process.execPath, [join(root, 'scripts', 'stress', 'terminate.mjs'), '--workers', '16'], { encoding: 'utf8', timeout: 60_000 })
     expect(r.signal, r.stderr).toBeNull()
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/16 workers terminated during load, 16 during failing native calls.*process alive/)

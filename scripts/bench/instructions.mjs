@@ -1,0 +1,82 @@
+// Hook overhead counted in instructions instead of seconds: on a shared
+// 2-core VM the CPU-time rounds of bench.mjs spread by several percent, while
+// callgrind's count for the same script and inputs repeats to within 0.01 %
+// whatever else the machine is doing, once V8 runs with --predictable (no
+// concurrent compiler or GC threads racing the main one).
+//
+// Each side (no keepalive, Node's own, install()) runs scripts/bench/hook-load.mjs
+// under callgrind at two connection counts. The difference divided by the
+// difference in connections is the steady per-connection cost: module load
+// and most of V8's compilation fall out (the rest of warm-up still leans on
+// the slope, equally for every side), and startup is reported apart.
+// Callgrind sees user space only; the kernel's side (the setsockopt calls,
+// the keepalive timer) is what bench.mjs's CPU rounds add on top.
+//
+// node scripts/bench/instructions.mjs [--quick]   (needs valgrind)
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { printTable } from './table.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const quick = process.argv.includes('--quick')
+const [low, high] = quick ? [1000, 2000] : [2000, 4000]
+
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' })
+} catch {
+  console.log('bench-instructions: valgrind is not installed; nothing measured')
+  process.exit(0)
+}
+
+const work = mkdtempSync(join(tmpdir(), 'tka-cg-'))
+function count(connections, flag) {
+  const out = join(work, 'callgrind.out')
+  const args = ['--tool=callgrind', `--callgrind-out-file=${out}`,
+    // V8 writes machine code into memory it then runs; callgrind must notice.
+    '--smc-check=all-non-file',
+    process.execPath, '--predictable', join(here, 'hook-load.mjs'), String(connections), ...(flag ? [flag] : [])]
+  const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 << 20 })
+  const m = /Collected : (\d+)/.exec(r.stderr)
+  if (r.status !== 0 || !m) throw new Error(`callgrind run failed (exit ${r.status}): ${r.stderr.slice(-500)}`)
+  return Number(m[1])
+}
+
+const sides = [
+  ['no keepalive', ''],
+  ["Node's own keepalive (same channel)", '--node'],
+  ['install({ idle, interval, count })', '--install'],
+]
+const results = []
+try {
+  for (const [name, flag] of sides) {
+    const a = count(low, flag)
+    const b = count(high, flag)
+    const perConnection = (b - a) / (high - low)
+    results.push({ name, perConnection, fixed: a - perConnection * low })
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}
+
+const base = results[0]
+const signed = (n, text) => `${n >= 0 ? '+' : ''}${text}`
+console.log(`tcp-keepalive bench-instructions: node ${process.version}, callgrind, ${low} and ${high} connections per side`)
+console.log('')
+printTable(['side', 'instructions per connection', 'vs no keepalive', 'startup (load, compile)'], results.map((r) => {
+  const extra = r.perConnection - base.perConnection
+  const startup = r === base ? r.fixed : r.fixed - base.fixed
+  return [
+    r.name,
+    `${(r.perConnection / 1000).toFixed(1)}k`,
+    r === base ? '' : signed(extra, `${(extra / 1000).toFixed(1)}k (${signed(extra, ((extra / base.perConnection) * 100).toFixed(2))} %)`),
+    r === base ? `${(startup / 1e6).toFixed(1)}M` : signed(startup, `${(startup / 1e6).toFixed(1)}M`),
+  ]
+}))
+// A side whose startup comes out below the baseline's had V8 still compiling
+// between the two counts: the slope then holds warm-up, not steady cost.
+if (results.some((r) => r.fixed < base.fixed)) {
+  console.log(`note: warm-up is still inside the slope at ${low}/${high} connections (a startup below the baseline's); read these as indicative${quick ? ' and run the full form (2000/4000)' : ''}`)
+}

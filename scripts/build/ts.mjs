@@ -1,0 +1,28 @@
+// Compiles src/ to CommonJS in dist/cjs and writes a thin ESM entry that
+// re-exports it. One implementation means one module state: install() from
+// `import` and from `require` are the same hook, not two.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+rmSync(join(root, 'dist'), { recursive: true, force: true })
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' })
+
+// The export list comes from the built module itself, so it cannot drift.
+const names = Object.keys(createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))).filter((n) => n !== '__esModule')
+mkdirSync(join(root, 'dist/esm'), { recursive: true })
+writeFileSync(
+  join(root, 'dist/esm/index.mjs'),
+  // require() rather than `import cjs from`: tools that honour the __esModule
+  // marker tsc emits would hand back exports.default (undefined) instead.
+  `import { createRequire } from 'node:module'\nconst cjs = createRequire(import.meta.url)('../cjs/index.js')\n${names.map((n) => `export const ${n} = cjs.${n}\n`).join('')}`,
+)
+writeFileSync(join(root, 'dist/esm/index.d.mts'), `export * from '../cjs/index.js'\n`)
+// The preload exports nothing; its ESM entry runs the CommonJS one so that it
+// configures the same hooks `import 'tcp-keepalive'` returns.
+writeFileSync(join(root, 'dist/esm/register.mjs'), `import { createRequire } from 'node:module'\ncreateRequire(import.meta.url)('../cjs/register.js')\n`)
+writeFileSync(join(root, 'dist/esm/register.d.mts'), `export {}\n`)
+console.log(`dist/: cjs + esm (${names.join(', ')})`)
