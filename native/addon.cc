@@ -1,5 +1,9 @@
-// N-API glue. Validation and error naming live in TypeScript, where they are
-// testable and cheap; this layer moves numbers and reports OS failures.
+// N-API glue, on the C API: every status is checked, and nothing here can
+// abort the process. node-addon-api's wrappers turn a failed throw into a
+// fatal error, and a worker being terminated fails every call that would run
+// JS (napi_pending_exception with nothing pending): Worker.terminate() during
+// load or during a failing call must end the worker, not the process. So a
+// failure here unwinds quietly and lets the environment go.
 //
 // Values cross in a Float64Array shared with JS (the `slots` export) rather
 // than as call arguments: converting seven JS values per call cost about as
@@ -7,7 +11,13 @@
 // than the five getsockopts it reports. Each thread (main or worker) loads
 // its own instance with its own slots, and no call runs JS between writing
 // and reading them, so sharing needs no locking.
+//
+// The TS layer validates first and names errors; this layer checks again
+// whatever it is handed, because the binding is reachable on its own and a
+// NaN reaching an integer cast is undefined behaviour.
 #include <napi.h>
+
+#include <new>
 
 #include "sys.h"
 
@@ -15,132 +25,208 @@ namespace {
 
 enum Slot { kVerify, kEnable, kIdle, kInterval, kCount, kUserTimeout, kSlots };
 
+// The slot values that are not settings: set() reads kLeave, get() writes
+// kUnknown (see sys.h).
+constexpr double kLeaveSlot = static_cast<double>(tka::kLeave);
+constexpr double kUnknownSlot = static_cast<double>(tka::kUnknown);
+
 struct Instance {
   double* slots = nullptr;
-  Napi::Reference<Napi::Float64Array> keep;  // the buffer outlives every call
+  napi_ref keep = nullptr;  // the slots buffer outlives every call
+  tka::Capabilities caps{};
+  tka::EnvState* state = nullptr;
 };
 
-// Thrown as a plain Error carrying the raw facts; the TS layer turns it into
-// the public error (code name, message) so both layers cannot disagree.
-void ThrowFailure(Napi::Env env, const tka::Failure& f) {
-  Napi::Error e = Napi::Error::New(env, "tcp-keepalive native failure");
-  e.Set("uvCode", Napi::Number::New(env, f.code));
-  e.Set("syscall", Napi::String::New(env, f.syscall));
-  e.Set("option", Napi::String::New(env, f.option));
-  e.ThrowAsJavaScriptException();
+void DeleteInstance(napi_env env, void* data, void* /*hint*/) {
+  auto* instance = static_cast<Instance*>(data);
+  // At teardown a failed delete leaves nothing to recover: the environment's
+  // references go with it.
+  if (instance->keep != nullptr) napi_delete_reference(env, instance->keep);
+  tka::DeleteEnvState(instance->state);
+  delete instance;
 }
 
-// The two per-socket calls use the C API directly: node-addon-api's wrapper
-// costs four extra N-API calls per crossing, a tenth of the whole call. The
-// instance comes in as the function's data, and only the target is read.
-napi_value Target(napi_env env, napi_callback_info info, Instance** instance) {
+// A throw that cannot happen (the environment is going away) is dropped: the
+// caller returns at once and nothing of ours runs after it.
+void Throw(napi_env env, const char* code, const char* message, bool range) {
+  if (range)
+    napi_throw_range_error(env, code, message);
+  else
+    napi_throw_type_error(env, code, message);
+}
+
+// An OS failure, thrown as a plain Error carrying the raw facts; the TS layer
+// turns it into the public error (code name, message) so both layers cannot
+// disagree.
+void ThrowFailure(napi_env env, const tka::Failure& f) {
+  if (f.code == tka::kBadTarget) {
+    Throw(env, "ERR_INVALID_ARG_TYPE",
+          "The target must be a socket file descriptor (Unix) or "
+          "[localAddress, localPort, remoteAddress, remotePort] (Windows)",
+          false);
+    return;
+  }
+  napi_value message, error, code, syscall, option;
+  if (napi_create_string_utf8(env, "tcp-keepalive native failure",
+                              NAPI_AUTO_LENGTH, &message) != napi_ok ||
+      napi_create_error(env, nullptr, message, &error) != napi_ok ||
+      napi_create_int32(env, f.code, &code) != napi_ok ||
+      napi_create_string_utf8(env, f.syscall, NAPI_AUTO_LENGTH, &syscall) !=
+          napi_ok ||
+      napi_create_string_utf8(env, f.option, NAPI_AUTO_LENGTH, &option) !=
+          napi_ok ||
+      napi_set_named_property(env, error, "uvCode", code) != napi_ok ||
+      napi_set_named_property(env, error, "syscall", syscall) != napi_ok ||
+      napi_set_named_property(env, error, "option", option) != napi_ok)
+    return;
+  napi_throw(env, error);
+}
+
+// The two per-socket calls read only their target; the instance comes in as
+// the function's data. A missing argument reads as undefined, which Resolve
+// refuses before any syscall.
+bool Target(napi_env env, napi_callback_info info, napi_value* target,
+            Instance** instance) {
   size_t argc = 1;
-  napi_value target = nullptr;
   void* data = nullptr;
-  napi_get_cb_info(env, info, &argc, &target, nullptr, &data);
+  *target = nullptr;
+  if (napi_get_cb_info(env, info, &argc, target, nullptr, &data) != napi_ok ||
+      data == nullptr || *target == nullptr)
+    return false;
   *instance = static_cast<Instance*>(data);
-  return target;
+  return true;
 }
 
-// set(target): applies slots[kEnable..kUserTimeout]; -1 = leave.
-// Values were range-checked in TS; the casts here only drop the fraction a
-// bug there could leave.
-napi_value Set(napi_env raw_env, napi_callback_info info) {
+// A slot holds kLeave or an integer in range. NaN fails both comparisons;
+// once v is known to be within an int64 range the cast is defined, and a
+// fraction does not survive the round trip.
+bool ReadSlot(double v, const tka::Range& r, int64_t* out) {
+  if (v == kLeaveSlot) {
+    *out = tka::kLeave;
+    return true;
+  }
+  if (!r.supported || !(v >= static_cast<double>(r.min)) ||
+      !(v <= static_cast<double>(r.max)))
+    return false;
+  const int64_t i = static_cast<int64_t>(v);
+  if (static_cast<double>(i) != v) return false;
+  *out = i;
+  return true;
+}
+
+// set(target): applies slots[kEnable..kUserTimeout]; kLeave = leave as is.
+napi_value Set(napi_env env, napi_callback_info info) {
+  napi_value target;
   Instance* instance;
-  Napi::Env env(raw_env);
-  const Napi::Value target(env, Target(env, info, &instance));
+  if (!Target(env, info, &target, &instance)) return nullptr;
   const double* in = instance->slots;
-  tka::Failure fail;
-  tka::Socket s;
-  if (!tka::Resolve(env, target, in[kVerify] != 0, &s, &fail)) {
-    ThrowFailure(env, fail);
+  const tka::Capabilities& caps = instance->caps;
+  tka::Settings want;
+  const double verify = in[kVerify];
+  const double enable = in[kEnable];
+  if (!(verify == 0 || verify == 1) ||
+      !(enable == kLeaveSlot || enable == 0 || enable == 1)) {
+    Throw(env, "ERR_OUT_OF_RANGE",
+          "slots: verify must be 0 or 1, enable -1, 0 or 1", true);
     return nullptr;
   }
-  tka::Settings want;
-  want.enable = static_cast<int64_t>(in[kEnable]);
-  want.idle_ms = static_cast<int64_t>(in[kIdle]);
-  want.interval_ms = static_cast<int64_t>(in[kInterval]);
-  want.count = static_cast<int64_t>(in[kCount]);
-  want.user_timeout_ms = static_cast<int64_t>(in[kUserTimeout]);
-  if (!tka::Apply(s, want, &fail)) ThrowFailure(env, fail);
+  want.enable = static_cast<int64_t>(enable);
+  if (!ReadSlot(in[kIdle], caps.idle, &want.idle_ms) ||
+      !ReadSlot(in[kInterval], caps.interval, &want.interval_ms) ||
+      !ReadSlot(in[kCount], caps.count, &want.count) ||
+      !ReadSlot(in[kUserTimeout], caps.user_timeout, &want.user_timeout_ms)) {
+    Throw(env, "ERR_OUT_OF_RANGE",
+          "slots: each value must be -1 (leave) or a supported integer within "
+          "capabilities' range",
+          true);
+    return nullptr;
+  }
+  tka::Failure fail;
+  tka::Socket s;
+  if (!tka::Resolve(Napi::Env(env), Napi::Value(env, target), verify != 0, &s,
+                    &fail) ||
+      !tka::Apply(s, want, &fail))
+    ThrowFailure(env, fail);
   return nullptr;
 }
 
 // get(target): writes what the kernel holds to slots[kEnable..kUserTimeout];
-// -1 = the OS cannot say.
-napi_value Get(napi_env raw_env, napi_callback_info info) {
+// kUnknown = the OS cannot say.
+napi_value Get(napi_env env, napi_callback_info info) {
+  napi_value target;
   Instance* instance;
-  Napi::Env env(raw_env);
-  const Napi::Value target(env, Target(env, info, &instance));
+  if (!Target(env, info, &target, &instance)) return nullptr;
   double* io = instance->slots;
+  const double verify = io[kVerify];
+  if (!(verify == 0 || verify == 1)) {
+    Throw(env, "ERR_OUT_OF_RANGE", "slots: verify must be 0 or 1", true);
+    return nullptr;
+  }
   tka::Failure fail;
   tka::Socket s;
   tka::Settings have;
-  if (!tka::Resolve(env, target, io[kVerify] != 0, &s, &fail) ||
+  have.enable = have.idle_ms = have.interval_ms = have.count =
+      have.user_timeout_ms = tka::kUnknown;
+  if (!tka::Resolve(Napi::Env(env), Napi::Value(env, target), verify != 0, &s,
+                    &fail) ||
       !tka::Read(s, &have, &fail)) {
     ThrowFailure(env, fail);
     return nullptr;
   }
-  io[kEnable] = static_cast<double>(have.enable);
-  io[kIdle] = static_cast<double>(have.idle_ms);
-  io[kInterval] = static_cast<double>(have.interval_ms);
-  io[kCount] = static_cast<double>(have.count);
-  io[kUserTimeout] = static_cast<double>(have.user_timeout_ms);
+  const auto out = [](int64_t v) {
+    return v < 0 ? kUnknownSlot : static_cast<double>(v);
+  };
+  io[kEnable] = out(have.enable);
+  io[kIdle] = out(have.idle_ms);
+  io[kInterval] = out(have.interval_ms);
+  io[kCount] = out(have.count);
+  io[kUserTimeout] = out(have.user_timeout_ms);
   return nullptr;
 }
 
-Napi::Function Bind(Napi::Env env, const char* name, napi_callback cb,
-                    Instance* instance) {
-  napi_value fn = nullptr;
-  NAPI_THROW_IF_FAILED(env,
-                       napi_create_function(env, name, NAPI_AUTO_LENGTH, cb,
-                                            instance, &fn),
-                       Napi::Function());
-  return Napi::Function(env, fn);
-}
+// Builds objects while every step succeeds; after the first failure the rest
+// are skipped and ok stays false.
+struct Builder {
+  napi_env env;
+  bool ok = true;
 
-Napi::Object RangeObject(Napi::Env env, const tka::Range& r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("supported", Napi::Boolean::New(env, r.supported));
-  o.Set("min", Napi::Number::New(env, static_cast<double>(r.min)));
-  o.Set("max", Napi::Number::New(env, static_cast<double>(r.max)));
-  return o;
-}
-
-// getTcpInfo and the inspector's entry, defined at the end of this file.
-void AddDiagnostics(Napi::Env env, Napi::Object exports);
-
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  const tka::Capabilities caps = tka::Probe();
-  Napi::Object c = Napi::Object::New(env);
-  c.Set("platform", Napi::String::New(env, caps.platform));
-  c.Set("target", Napi::String::New(env, caps.target));
-  c.Set("idle", RangeObject(env, caps.idle));
-  c.Set("interval", RangeObject(env, caps.interval));
-  c.Set("count", RangeObject(env, caps.count));
-  c.Set("userTimeout", RangeObject(env, caps.user_timeout));
-  c.Set("userTimeoutOption", Napi::String::New(env, caps.user_timeout_option));
-
-  // An ArrayBuffer made here has an off-heap backing store whose address
-  // never moves, so the pointer can be kept for the instance's life.
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, kSlots * sizeof(double));
-  Napi::Float64Array slots = Napi::Float64Array::New(env, kSlots, buffer, 0);
-  auto* instance = new Instance();
-  instance->slots = static_cast<double*>(buffer.Data());
-  instance->keep = Napi::Persistent(slots);
-  env.SetInstanceData(instance);
-
-  exports.Set("capabilities", c);
-  exports.Set("slots", slots);
-  exports.Set("set", Bind(env, "set", Set, instance));
-  exports.Set("get", Bind(env, "get", Get, instance));
-  AddDiagnostics(env, exports);
-  return exports;
-}
-
-}  // namespace
-
-namespace {
+  napi_value Object() {
+    napi_value o = nullptr;
+    ok = ok && napi_create_object(env, &o) == napi_ok;
+    return o;
+  }
+  napi_value String(const char* s) {
+    napi_value v = nullptr;
+    ok = ok && napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) == napi_ok;
+    return v;
+  }
+  napi_value Number(double d) {
+    napi_value v = nullptr;
+    ok = ok && napi_create_double(env, d, &v) == napi_ok;
+    return v;
+  }
+  napi_value Boolean(bool b) {
+    napi_value v = nullptr;
+    ok = ok && napi_get_boolean(env, b, &v) == napi_ok;
+    return v;
+  }
+  napi_value Function(const char* name, napi_callback cb, void* data) {
+    napi_value v = nullptr;
+    ok = ok && napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data,
+                                    &v) == napi_ok;
+    return v;
+  }
+  void Set(napi_value o, const char* key, napi_value v) {
+    ok = ok && napi_set_named_property(env, o, key, v) == napi_ok;
+  }
+  napi_value Range(const tka::Range& r) {
+    napi_value o = Object();
+    Set(o, "supported", Boolean(r.supported));
+    Set(o, "min", Number(static_cast<double>(r.min)));
+    Set(o, "max", Number(static_cast<double>(r.max)));
+    return o;
+  }
+};
 
 // ---- getTcpInfo and the process inspector ----
 // Called a few times per connection at most, so plain arguments and a fresh
@@ -189,7 +275,7 @@ napi_value TcpInfoOf(napi_env env, napi_callback_info cb) {
   if (!tka::Resolve(Napi::Env(env), Napi::Value(env, args[0]), verify, &s,
                     &fail) ||
       !tka::ReadTcpInfo(s, &info, &fail)) {
-    ThrowFailure(Napi::Env(env), fail);
+    ThrowFailure(env, fail);
     return nullptr;
   }
   return DoubleArray(env, info.v, tka::kInfoFields);
@@ -216,7 +302,7 @@ napi_value InspectSocket(napi_env env, napi_callback_info cb) {
   tka::Failure fail;
   tka::Socket s;
   if (!tka::BorrowSocket(pid, fd, inode, &s, &fail)) {
-    ThrowFailure(Napi::Env(env), fail);
+    ThrowFailure(env, fail);
     return nullptr;
   }
   tka::Settings have;
@@ -224,7 +310,7 @@ napi_value InspectSocket(napi_env env, napi_callback_info cb) {
   const bool read = tka::Read(s, &have, &fail) && tka::ReadTcpInfo(s, &info, &fail);
   tka::ReleaseBorrowed(s);
   if (!read) {
-    ThrowFailure(Napi::Env(env), fail);
+    ThrowFailure(env, fail);
     return nullptr;
   }
   double out[5 + tka::kInfoFields];
@@ -237,18 +323,64 @@ napi_value InspectSocket(napi_env env, napi_callback_info cb) {
   return DoubleArray(env, out, 5 + tka::kInfoFields);
 }
 
-void AddDiagnostics(Napi::Env env, Napi::Object exports) {
-  napi_value tcp_info = nullptr;
-  napi_value inspect = nullptr;
-  if (!Ok(env, napi_create_function(env, "tcpInfo", NAPI_AUTO_LENGTH,
-                                    TcpInfoOf, nullptr, &tcp_info)) ||
-      !Ok(env, napi_create_function(env, "inspect", NAPI_AUTO_LENGTH,
-                                    InspectSocket, nullptr, &inspect)) ||
-      !Ok(env, napi_set_named_property(env, exports, "tcpInfo", tcp_info)))
-    return;
-  Ok(env, napi_set_named_property(env, exports, "inspect", inspect));
+
+napi_value Init(napi_env env, napi_value exports) {
+  auto* instance = new (std::nothrow) Instance();
+  if (instance == nullptr) return nullptr;
+  instance->caps = tka::Probe();
+  instance->state = tka::NewEnvState();
+  // Owned by the environment from here on, whatever fails next.
+  if (napi_set_instance_data(env, instance, DeleteInstance, nullptr) !=
+      napi_ok) {
+    tka::DeleteEnvState(instance->state);
+    delete instance;
+    return nullptr;
+  }
+  // An ArrayBuffer made here has an off-heap backing store whose address
+  // never moves, so the pointer can be kept for the instance's life.
+  void* data = nullptr;
+  napi_value buffer, slots;
+  if (napi_create_arraybuffer(env, kSlots * sizeof(double), &data, &buffer) !=
+          napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, kSlots, buffer, 0,
+                             &slots) != napi_ok ||
+      napi_create_reference(env, slots, 1, &instance->keep) != napi_ok)
+    return nullptr;
+  instance->slots = static_cast<double*>(data);
+
+  const tka::Capabilities& caps = instance->caps;
+  Builder b{env};
+  napi_value c = b.Object();
+  b.Set(c, "platform", b.String(caps.platform));
+  b.Set(c, "target", b.String(caps.target));
+  b.Set(c, "idle", b.Range(caps.idle));
+  b.Set(c, "interval", b.Range(caps.interval));
+  b.Set(c, "count", b.Range(caps.count));
+  b.Set(c, "userTimeout", b.Range(caps.user_timeout));
+  b.Set(c, "userTimeoutOption", b.String(caps.user_timeout_option));
+  b.Set(c, "dropTimeMax", b.Number(static_cast<double>(caps.drop_time_max)));
+  b.Set(exports, "capabilities", c);
+  b.Set(exports, "slots", slots);
+  b.Set(exports, "set", b.Function("set", Set, instance));
+  b.Set(exports, "get", b.Function("get", Get, instance));
+  b.Set(exports, "tcpInfo", b.Function("tcpInfo", TcpInfoOf, nullptr));
+  b.Set(exports, "inspect", b.Function("inspect", InspectSocket, nullptr));
+  // A half-built exports object is refused by the JS loader (it checks the
+  // shape), so a failure here needs no exception of its own.
+  return b.ok ? exports : nullptr;
 }
 
 }  // namespace
 
-NODE_API_MODULE(tcp_keepalive, Init)
+namespace tka {
+
+EnvState* EnvStateOf(napi_env env) {
+  void* data = nullptr;
+  if (napi_get_instance_data(env, &data) != napi_ok || data == nullptr)
+    return nullptr;
+  return static_cast<Instance*>(data)->state;
+}
+
+}  // namespace tka
+
+NAPI_MODULE_INIT() { return Init(env, exports); }

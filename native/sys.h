@@ -21,16 +21,18 @@ using Socket = SOCKET;
 using Socket = int;
 #endif
 
-// -1 in any field of Settings means "leave as it is" when applying and
-// "the OS cannot tell us" when reading.
-constexpr int64_t kUnset = -1;
+// Two sentinels, never confused: kLeave in a field given to Apply means "keep
+// the socket's value"; kUnknown in a field filled by Read means "the OS cannot
+// tell". Both are negative, so neither can be a real value.
+constexpr int64_t kLeave = -1;
+constexpr int64_t kUnknown = -2;
 
 struct Settings {
-  int64_t enable = kUnset;  // 0 or 1
-  int64_t idle_ms = kUnset;
-  int64_t interval_ms = kUnset;
-  int64_t count = kUnset;
-  int64_t user_timeout_ms = kUnset;
+  int64_t enable = kLeave;  // 0 or 1
+  int64_t idle_ms = kLeave;
+  int64_t interval_ms = kLeave;
+  int64_t count = kLeave;
+  int64_t user_timeout_ms = kLeave;
 };
 
 struct Range {
@@ -45,6 +47,10 @@ struct Capabilities {
                          // [localAddress, localPort, remoteAddress, remotePort]
   Range idle, interval, count, user_timeout;  // times in ms, after rounding
   const char* user_timeout_option;            // OS option behind userTimeout
+  // The largest idle + count * interval (ms) the kernel computes without
+  // wrapping (macOS and FreeBSD add them into one unsigned 32-bit deadline);
+  // 0 where the OS keeps separate timers and has no such bound.
+  int64_t drop_time_max;
 };
 
 // code is a libuv error code (negative, as Node's err.errno), so JS can name it
@@ -52,6 +58,14 @@ struct Capabilities {
 // live socket but not an IPv4/IPv6 stream socket.
 constexpr int kNotTcp = 1;
 constexpr int kNotFound = 2;  // endpoints matched no TCP handle of this loop
+// idle + count * interval (given or, for the ones not given, the socket's
+// current values) exceeds Capabilities::drop_time_max.
+constexpr int kDropTimeTooLong = 3;
+// The target is not what this platform takes (checked before any syscall).
+constexpr int kBadTarget = 4;
+// Windows before 10 1709: interval alone would need the socket's idle, which
+// that Windows cannot report.
+constexpr int kNeedsIdle = 5;
 
 struct Failure {
   int code = 0;
@@ -62,20 +76,30 @@ struct Failure {
 // Seconds-based OSes: a positive millisecond value never becomes 0 s.
 inline int64_t RoundUpToSeconds(int64_t ms) { return (ms + 999) / 1000; }
 
+// Per-environment (main thread or worker) state a platform file keeps between
+// calls; Windows keeps its SOCKET lookup cache here. Created with the addon's
+// instance data and deleted with it, so nothing is shared between threads.
+struct EnvState;
+EnvState* NewEnvState();
+void DeleteEnvState(EnvState* state);
+// Defined by addon.cc: this environment's state (nullptr if it has none).
+EnvState* EnvStateOf(napi_env env);
+
 // Detected once per process at load; must be cheap and side-effect free.
 Capabilities Probe();
 
 // Turns the JS-side target into the OS socket, at call time, never cached.
+// The target's shape is checked before any syscall (kBadTarget).
 // verify: the JS side could not prove the handle is TCP (e.g. TLS over a
 // pipe), so check the socket's type and family first.
 bool Resolve(Napi::Env env, const Napi::Value& target, bool verify,
              Socket* out, Failure* fail);
 
-// Applies the fields that are not kUnset. Returns false and fills fail on the
+// Applies the fields that are not kLeave. Returns false and fills fail on the
 // first OS error; earlier fields may already be applied.
 bool Apply(Socket s, const Settings& want, Failure* fail);
 
-// Reads what the kernel holds; a field the OS cannot report stays kUnset.
+// Reads what the kernel holds; a field the OS cannot report is kUnknown.
 bool Read(Socket s, Settings* have, Failure* fail);
 
 }  // namespace tka

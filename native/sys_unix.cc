@@ -7,7 +7,11 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#if defined(__FreeBSD__)
+#include <sys/sysctl.h>
+#endif
 
+#include <atomic>
 #include <climits>
 
 namespace tka {
@@ -17,20 +21,45 @@ namespace {
 // Apple spells the idle time TCP_KEEPALIVE; it is the same seconds value.
 constexpr int kIdleOption = TCP_KEEPALIVE;
 constexpr const char* kIdleName = "TCP_KEEPALIVE";
-#else
+#elif defined(TCP_KEEPIDLE)
 constexpr int kIdleOption = TCP_KEEPIDLE;
 constexpr const char* kIdleName = "TCP_KEEPIDLE";
+#else
+// OpenBSD and others without per-socket keepalive timing: every option
+// reports unsupported (Probe), and Apply is never handed one.
+constexpr int kIdleOption = -1;
+constexpr const char* kIdleName = "TCP_KEEPIDLE";
+#endif
+#if defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+constexpr int kIntervalOption = TCP_KEEPINTVL;
+constexpr int kCountOption = TCP_KEEPCNT;
+#else
+constexpr int kIntervalOption = -1;
+constexpr int kCountOption = -1;
 #endif
 
 #if defined(__linux__)
 // The kernel rejects idle/interval above MAX_TCP_KEEPIDLE/KEEPINTVL (32767 s)
-// and count above MAX_TCP_KEEPCNT (127).
+// and count above MAX_TCP_KEEPCNT (127). Idle, then count probes interval
+// apart, run on separate timers (tcp_keepalive_timer re-arms with the
+// interval and counts probes_out), so no sum of them is ever formed: Linux
+// has no drop-time bound.
 constexpr int64_t kMaxSeconds = 32767;
 constexpr int64_t kMaxCount = 127;
 #else
-// BSD kernels store seconds * hz in an int; 1000 Hz bounds this.
+// BSD kernels store seconds * hz (XNU: seconds * 1000) in an int.
 constexpr int64_t kMaxSeconds = INT_MAX / 1000;
 constexpr int64_t kMaxCount = INT_MAX;
+#endif
+
+#if defined(__APPLE__) || defined(__FreeBSD__)
+// Both decide a keepalive drop with one unsigned 32-bit deadline, idle +
+// count * interval: XNU in milliseconds (tcp_timer.c, TCP_CONN_KEEPIDLE +
+// TCP_CONN_MAXIDLE), FreeBSD in ticks (TP_KEEPIDLE + TP_MAXIDLE). A larger
+// sum wraps and drops the connection early, so Apply refuses it.
+constexpr bool kHasDropTime = true;
+#else
+constexpr bool kHasDropTime = false;
 #endif
 
 #if defined(TCP_USER_TIMEOUT)
@@ -46,6 +75,17 @@ constexpr bool kHasUserTimeout = true;
 constexpr int kUserTimeoutOption = TCP_RXT_CONNDROPTIME;
 constexpr const char* kUserTimeoutName = "TCP_RXT_CONNDROPTIME";
 constexpr bool kUserTimeoutInSeconds = true;
+#elif defined(__FreeBSD__)
+// FreeBSD 14+: seconds data may stay unacknowledged, enforced by both the
+// retransmit and the persist timer (its Linux emulation maps
+// TCP_USER_TIMEOUT to it). Older kernels refuse it; Probe finds out.
+#ifndef TCP_MAXUNACKTIME
+#define TCP_MAXUNACKTIME 68
+#endif
+constexpr bool kHasUserTimeout = true;
+constexpr int kUserTimeoutOption = TCP_MAXUNACKTIME;
+constexpr const char* kUserTimeoutName = "TCP_MAXUNACKTIME";
+constexpr bool kUserTimeoutInSeconds = true;
 #else
 constexpr bool kHasUserTimeout = false;
 constexpr int kUserTimeoutOption = 0;
@@ -53,11 +93,33 @@ constexpr const char* kUserTimeoutName = "";
 constexpr bool kUserTimeoutInSeconds = false;
 #endif
 
+#if defined(__APPLE__)
+// XNU's TCP_RXT_CONNDROPTIME only counts while retransmitting; a peer that
+// advertises a zero window is handled by the persist timer, which has its own
+// limit (seconds). Set alongside it, userTimeout covers both as on Linux.
+#ifndef TCP_PERSIST_TIMEOUT
+#define TCP_PERSIST_TIMEOUT 0x40
+#endif
+#endif
+
+// Set by Probe (every environment's Probe finds the same), read by Apply.
+#if defined(__APPLE__)
+std::atomic<bool> persist_timeout_works{false};
+#endif
+std::atomic<int64_t> drop_time_max_s{0};
+
 bool SetInt(int fd, int level, int option, const char* name, int64_t value,
             Failure* fail) {
-  int v = static_cast<int>(value);
-  if (setsockopt(fd, level, option, &v, sizeof v) == 0) return true;
-  *fail = {-errno, "setsockopt", name};
+  const int v = static_cast<int>(value);
+  if (option >= 0 && setsockopt(fd, level, option, &v, sizeof v) == 0)
+    return true;
+#if defined(__APPLE__)
+  // XNU refuses every option on a socket shut down both ways with EINVAL
+  // (sosetoptlock); Linux accepts it. The values were range-checked, so
+  // EINVAL here is that case: nothing left to configure, not an error.
+  if (option >= 0 && errno == EINVAL) return true;
+#endif
+  *fail = {option >= 0 ? -errno : -ENOPROTOOPT, "setsockopt", name};
   return false;
 }
 
@@ -65,6 +127,7 @@ bool SetInt(int fd, int level, int option, const char* name, int64_t value,
 // as an error, so one missing option does not hide the others.
 bool GetInt(int fd, int level, int option, const char* name, int64_t* out,
             Failure* fail) {
+  if (option < 0) return true;
   int v = 0;
   socklen_t len = sizeof v;
   if (getsockopt(fd, level, option, &v, &len) == 0) {
@@ -78,53 +141,94 @@ bool GetInt(int fd, int level, int option, const char* name, int64_t* out,
 
 }  // namespace
 
+EnvState* NewEnvState() { return nullptr; }
+void DeleteEnvState(EnvState*) {}
+
 Capabilities Probe() {
   Capabilities caps{};
-#if defined(__APPLE__)
+  // process.platform's spelling; "" lets the JS side use process.platform
+  // itself on a Unix this file does not name.
+#if defined(__linux__)
+  caps.platform = "linux";
+#elif defined(__APPLE__)
   caps.platform = "darwin";
 #elif defined(__FreeBSD__)
   caps.platform = "freebsd";
+#elif defined(__OpenBSD__)
+  caps.platform = "openbsd";
+#elif defined(__NetBSD__)
+  caps.platform = "netbsd";
+#elif defined(__sun)
+  caps.platform = "sunos";
+#elif defined(_AIX)
+  caps.platform = "aix";
 #else
-  caps.platform = "linux";
+  caps.platform = "";
 #endif
   caps.target = "fd";
-  const Range seconds{true, 1, kMaxSeconds * 1000};
+  int64_t max_seconds = kMaxSeconds;
+#if defined(__APPLE__)
+  // XNU counts keepalive and retransmit deadlines in ms (TCP_RETRANSHZ).
+  caps.drop_time_max = int64_t{UINT32_MAX} / 1000 * 1000;
+#elif defined(__FreeBSD__)
+  // Ticks: the bound in seconds depends on this kernel's hz.
+  int hz = 0;
+  size_t hz_len = sizeof hz;
+  if (sysctlbyname("kern.hz", &hz, &hz_len, nullptr, 0) != 0 || hz <= 0)
+    hz = 1000;
+  if (max_seconds > INT_MAX / hz) max_seconds = INT_MAX / hz;
+  caps.drop_time_max = int64_t{UINT_MAX} / hz * 1000;
+#endif
+  drop_time_max_s.store(caps.drop_time_max / 1000, std::memory_order_relaxed);
+  const Range seconds{true, 1, max_seconds * 1000};
   caps.idle = seconds;
   caps.interval = seconds;
   caps.count = {true, 1, kMaxCount};
   caps.user_timeout_option = kUserTimeoutName;
   if (kHasUserTimeout) {
-    // Linux takes an int of ms; macOS takes seconds, so the same bound in ms
-    // keeps one documented range.
-    caps.user_timeout = {true, 0, INT_MAX};
+    // Linux takes an int of ms. The seconds-based kernels multiply an int of
+    // seconds into ms or ticks, so the largest value is whole seconds
+    // (2 147 483 000 ms; INT_MAX ms would round up past it and wrap).
+    caps.user_timeout = {true, 0,
+                         kUserTimeoutInSeconds ? max_seconds * 1000 : INT_MAX};
   }
   // A kernel built without an option (or a sandbox filtering it) must show
   // up as unsupported instead of failing on first use.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd >= 0) {
-    int v;
-    socklen_t len = sizeof v;
-    caps.idle.supported =
-        getsockopt(fd, IPPROTO_TCP, kIdleOption, &v, &len) == 0;
-    len = sizeof v;
-    caps.interval.supported =
-        getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, &len) == 0;
-    len = sizeof v;
-    caps.count.supported =
-        getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, &len) == 0;
-    if (kHasUserTimeout) {
-      len = sizeof v;
-      caps.user_timeout.supported =
-          getsockopt(fd, IPPROTO_TCP, kUserTimeoutOption, &v, &len) == 0;
-    }
+    const auto works = [fd](int option) {
+      int v;
+      socklen_t len = sizeof v;
+      return option >= 0 &&
+             getsockopt(fd, IPPROTO_TCP, option, &v, &len) == 0;
+    };
+    caps.idle.supported = works(kIdleOption);
+    caps.interval.supported = works(kIntervalOption);
+    caps.count.supported = works(kCountOption);
+    if (kHasUserTimeout) caps.user_timeout.supported = works(kUserTimeoutOption);
+#if defined(__APPLE__)
+    persist_timeout_works.store(works(TCP_PERSIST_TIMEOUT),
+                                std::memory_order_relaxed);
+#endif
     close(fd);
+  } else {
+    caps.idle.supported = caps.interval.supported = caps.count.supported =
+        caps.user_timeout.supported = false;
   }
   return caps;
 }
 
-bool Resolve(Napi::Env, const Napi::Value& target, bool verify, Socket* out,
+bool Resolve(Napi::Env env, const Napi::Value& target, bool verify, Socket* out,
              Failure* fail) {
-  const int fd = target.As<Napi::Number>().Int32Value();
+  // Checked before anything else: a missing or forged target must never
+  // become fd 0 (or any fd it does not name).
+  double d = 0;
+  if (napi_get_value_double(env, target, &d) != napi_ok || !(d >= 0) ||
+      !(d <= INT_MAX) || static_cast<double>(static_cast<int>(d)) != d) {
+    *fail = {kBadTarget, "", ""};
+    return false;
+  }
+  const int fd = static_cast<int>(d);
   // The JS side read fd from the live handle in this same synchronous call,
   // so it still belongs to that socket. What may need checking is that it is
   // TCP: setsockopt on an AF_UNIX stream would fail with a less helpful error
@@ -152,19 +256,62 @@ bool Resolve(Napi::Env, const Napi::Value& target, bool verify, Socket* out,
   return true;
 }
 
+namespace {
+
+// The drop-time rule on the kernels that sum (kHasDropTime): the values not
+// given are the socket's current ones, read here, so a partial update is
+// judged against what the kernel will actually add up.
+bool CheckDropTime(int fd, const Settings& want, Failure* fail) {
+  int64_t idle_s = want.idle_ms == kLeave ? kUnknown
+                                          : RoundUpToSeconds(want.idle_ms);
+  int64_t interval_s = want.interval_ms == kLeave
+                           ? kUnknown
+                           : RoundUpToSeconds(want.interval_ms);
+  int64_t count = want.count == kLeave ? kUnknown : want.count;
+  if ((idle_s == kUnknown &&
+       !GetInt(fd, IPPROTO_TCP, kIdleOption, kIdleName, &idle_s, fail)) ||
+      (interval_s == kUnknown &&
+       !GetInt(fd, IPPROTO_TCP, kIntervalOption, "TCP_KEEPINTVL", &interval_s,
+               fail)) ||
+      (count == kUnknown &&
+       !GetInt(fd, IPPROTO_TCP, kCountOption, "TCP_KEEPCNT", &count, fail)))
+    return false;
+  // One that cannot be read cannot be summed; the kernel's own range
+  // checks still apply to the values given.
+  if (idle_s < 0 || interval_s < 0 || count < 0) return true;
+  if (idle_s + count * interval_s <=
+      drop_time_max_s.load(std::memory_order_relaxed))
+    return true;
+  *fail = {kDropTimeTooLong, "", ""};
+  return false;
+}
+
+}  // namespace
+
 bool Apply(Socket fd, const Settings& want, Failure* fail) {
-  if (want.idle_ms != kUnset &&
+  if (kHasDropTime &&
+      (want.idle_ms != kLeave || want.interval_ms != kLeave ||
+       want.count != kLeave) &&
+      !CheckDropTime(fd, want, fail))
+    return false;
+  // SO_KEEPALIVE first: XNU starts the per-socket idle timer when
+  // TCP_KEEPALIVE is set only if keepalive is already on; turned on later it
+  // waits for the next segment, and the first probe comes after ~2 h.
+  if (want.enable != kLeave &&
+      !SetInt(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", want.enable, fail))
+    return false;
+  if (want.idle_ms != kLeave &&
       !SetInt(fd, IPPROTO_TCP, kIdleOption, kIdleName,
               RoundUpToSeconds(want.idle_ms), fail))
     return false;
-  if (want.interval_ms != kUnset &&
-      !SetInt(fd, IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL",
+  if (want.interval_ms != kLeave &&
+      !SetInt(fd, IPPROTO_TCP, kIntervalOption, "TCP_KEEPINTVL",
               RoundUpToSeconds(want.interval_ms), fail))
     return false;
-  if (want.count != kUnset &&
-      !SetInt(fd, IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", want.count, fail))
+  if (want.count != kLeave &&
+      !SetInt(fd, IPPROTO_TCP, kCountOption, "TCP_KEEPCNT", want.count, fail))
     return false;
-  if (want.user_timeout_ms != kUnset) {
+  if (want.user_timeout_ms != kLeave) {
     if (!kHasUserTimeout) {
       *fail = {-ENOPROTOOPT, "setsockopt", "userTimeout"};
       return false;
@@ -175,31 +322,36 @@ bool Apply(Socket fd, const Settings& want, Failure* fail) {
     if (!SetInt(fd, IPPROTO_TCP, kUserTimeoutOption, kUserTimeoutName, v,
                 fail))
       return false;
+#if defined(__APPLE__)
+    if (persist_timeout_works.load(std::memory_order_relaxed) &&
+        !SetInt(fd, IPPROTO_TCP, TCP_PERSIST_TIMEOUT, "TCP_PERSIST_TIMEOUT", v,
+                fail))
+      return false;
+#endif
   }
-  // Last, so probes start with the new timing rather than the old one.
-  return want.enable == kUnset ||
-         SetInt(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", want.enable,
-                fail);
+  return true;
 }
 
 bool Read(Socket fd, Settings* have, Failure* fail) {
-  int64_t idle_s = kUnset, interval_s = kUnset, enable = kUnset;
+  int64_t idle_s = kUnknown, interval_s = kUnknown, enable = kUnknown;
+  have->count = kUnknown;
   if (!GetInt(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", &enable, fail) ||
       !GetInt(fd, IPPROTO_TCP, kIdleOption, kIdleName, &idle_s, fail) ||
-      !GetInt(fd, IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", &interval_s,
+      !GetInt(fd, IPPROTO_TCP, kIntervalOption, "TCP_KEEPINTVL", &interval_s,
               fail) ||
-      !GetInt(fd, IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", &have->count, fail))
+      !GetInt(fd, IPPROTO_TCP, kCountOption, "TCP_KEEPCNT", &have->count, fail))
     return false;
-  have->enable = enable == kUnset ? kUnset : (enable != 0);
-  have->idle_ms = idle_s == kUnset ? kUnset : idle_s * 1000;
-  have->interval_ms = interval_s == kUnset ? kUnset : interval_s * 1000;
+  have->enable = enable == kUnknown ? kUnknown : (enable != 0);
+  have->idle_ms = idle_s == kUnknown ? kUnknown : idle_s * 1000;
+  have->interval_ms = interval_s == kUnknown ? kUnknown : interval_s * 1000;
+  have->user_timeout_ms = kUnknown;
   if (kHasUserTimeout) {
-    int64_t uto = kUnset;
+    int64_t uto = kUnknown;
     if (!GetInt(fd, IPPROTO_TCP, kUserTimeoutOption, kUserTimeoutName, &uto,
                 fail))
       return false;
     have->user_timeout_ms =
-        uto == kUnset || !kUserTimeoutInSeconds ? uto : uto * 1000;
+        uto == kUnknown || !kUserTimeoutInSeconds ? uto : uto * 1000;
   }
   return true;
 }

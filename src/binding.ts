@@ -16,9 +16,11 @@ export interface NativeBinding {
     count: NativeRange
     userTimeout: NativeRange
     userTimeoutOption: string
+    /** Largest idle + count x interval (ms) the kernel sums without wrapping; 0 = no such sum. */
+    dropTimeMax: number
   }
   /** In/out values of set() and get(), shared with the addon so a call converts no arguments:
-   *  [verify, enable, idle, interval, count, userTimeout]; -1 = leave (set) or unknown (get).
+   *  [verify, enable, idle, interval, count, userTimeout]; -1 = leave (set), -2 = unknown (get).
    *  verify: check the socket is TCP (the handle type did not prove it). */
   slots: Float64Array
   /** target is handle.fd (Unix) or [localAddress, localPort, remoteAddress, remotePort] (Windows). */
@@ -37,13 +39,22 @@ interface NativeLoad {
   reason: string | null
 }
 
+function complete(b: unknown): b is NativeBinding {
+  const x = b as Partial<NativeBinding> | null
+  return typeof x?.set === 'function' && typeof x.get === 'function' && x.slots instanceof Float64Array && typeof x.capabilities?.dropTimeMax === 'number'
+}
+
 function load(): NativeLoad {
   // dist/cjs/binding.js -> package root, where node-gyp-build looks for
   // build/Release and prebuilds/<platform>-<arch>.
   const root = path.join(__dirname, '..', '..')
   try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding
-    return { binding: nodeGypBuild(root), reason: null }
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
+    const binding = nodeGypBuild(root)
+    // The addon's init gives up quietly rather than abort when its environment
+    // goes away mid-load; what it left behind is then incomplete.
+    if (!complete(binding)) return { binding: null, reason: 'the native addon did not finish initialising' }
+    return { binding, reason: null }
   } catch (err) {
     // A missing or broken addon must not make the package unimportable: the
     // fallback reports native: false and this reason.

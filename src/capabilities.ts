@@ -7,6 +7,16 @@ export interface OptionLimit {
   readonly max: number
 }
 
+export interface Limits extends Readonly<Record<KeepAliveOptionName, OptionLimit>> {
+  /**
+   * macOS and FreeBSD sum idle + count x interval (each rounded up to whole
+   * seconds) into one unsigned 32-bit deadline: that sum may not exceed
+   * `dropTime.max` ms. Options not given count with the socket's current
+   * values. null where the kernel keeps separate timers (Linux, Windows).
+   */
+  readonly dropTime: OptionLimit | null
+}
+
 export interface Capabilities {
   /** The addon loaded; false means the fallback over Node's own `socket.setKeepAlive`. */
   readonly native: boolean
@@ -15,8 +25,8 @@ export interface Capabilities {
   readonly interval: boolean
   readonly count: boolean
   readonly userTimeout: boolean
-  /** Accepted input per option (ms for times, probes for count), after rounding. */
-  readonly limits: Readonly<Record<KeepAliveOptionName, OptionLimit>>
+  /** Accepted input per option (ms for times, probes for count), after rounding, and the combined rule. */
+  readonly limits: Limits
   /** The OS option behind `userTimeout`, or null where there is none. */
   readonly userTimeoutOption: string | null
   /** Why the addon did not load, when `native` is false. */
@@ -34,12 +44,19 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
     const limit = (r: { min: number; max: number }): OptionLimit => Object.freeze({ min: r.min, max: r.max })
     return Object.freeze({
       native: true,
-      platform: c.platform,
+      // The addon names the platforms it knows; any other Unix is what Node calls it.
+      platform: c.platform === '' ? process.platform : c.platform,
       idle: c.idle.supported,
       interval: c.interval.supported,
       count: c.count.supported,
       userTimeout: c.userTimeout.supported,
-      limits: Object.freeze({ idle: limit(c.idle), interval: limit(c.interval), count: limit(c.count), userTimeout: limit(c.userTimeout) }),
+      limits: Object.freeze({
+        idle: limit(c.idle),
+        interval: limit(c.interval),
+        count: limit(c.count),
+        userTimeout: limit(c.userTimeout),
+        dropTime: c.dropTimeMax > 0 ? limit({ min: 0, max: c.dropTimeMax }) : null,
+      }),
       userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
       reason: null,
     })
@@ -52,7 +69,7 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
     interval: false,
     count: false,
     userTimeout: false,
-    limits: Object.freeze({ idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }), interval: none, count: none, userTimeout: none }),
+    limits: Object.freeze({ idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }), interval: none, count: none, userTimeout: none, dropTime: null }),
     userTimeoutOption: null,
     reason,
   })

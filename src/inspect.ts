@@ -200,7 +200,7 @@ export function inspectProcess(pid: number, idleLimitMs: number): InspectedConne
       throw fail(errno ?? 'UNKNOWN', `reading fd ${fd} of process ${pid} failed (${what})`)
     }
     const keepalive: KeepAliveState = {
-      enabled: v[0] === -1 ? null : v[0] === 1,
+      enabled: (v[0] as number) < 0 ? null : v[0] === 1,
       idle: orNull(v[1] as number),
       interval: orNull(v[2] as number),
       count: orNull(v[3] as number),

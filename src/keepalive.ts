@@ -4,7 +4,7 @@ import { native } from './binding'
 import { makeError } from './errors'
 import { applyChecked } from './apply'
 import { readNative } from './marshal'
-import { normalizeOptions, type KeepAliveOptions, type KeepAliveState } from './options'
+import { normalizeOptions, UNKNOWN, type KeepAliveOptions, type KeepAliveState } from './options'
 import { checkSocket, Kind, kindOf, needsCheck, notTcp, targetOf } from './socket'
 
 /** Sets keepalive options on a TCP socket (plain, TLS, client or accepted). */
@@ -15,7 +15,7 @@ export function setKeepAlive(socket: net.Socket, options?: KeepAliveOptions): vo
 }
 
 function orNull(v: number): number | null {
-  return v < 0 ? null : v
+  return v === UNKNOWN ? null : v
 }
 
 /** Reads what the kernel holds for this socket. */
@@ -30,7 +30,7 @@ export function getKeepAlive(socket: net.Socket): KeepAliveState {
   if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected yet; read it after \'connect\'')
   const slots = readNative(binding, target, needsCheck(s))
   return {
-    enabled: slots[1] === -1 ? null : slots[1] === 1,
+    enabled: slots[1] === UNKNOWN ? null : slots[1] === 1,
     idle: orNull(slots[2] as number),
     interval: orNull(slots[3] as number),
     count: orNull(slots[4] as number),

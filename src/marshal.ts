@@ -2,7 +2,7 @@
 // come back as raw facts and leave as the public errors.
 import type { NativeBinding } from './binding'
 import { makeError, systemError } from './errors'
-import type { Normalized } from './options'
+import { dropTimeError, type Normalized } from './options'
 import type { Target } from './socket'
 
 function translate(err: unknown): Error {
@@ -10,6 +10,8 @@ function translate(err: unknown): Error {
   if (typeof e?.uvCode !== 'number') return err as Error
   if (e.uvCode === 1) return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not an IPv4/IPv6 TCP socket')
   if (e.uvCode === 2) return makeError(Error, 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND', 'No TCP handle of this event loop matches the socket\'s endpoints')
+  if (e.uvCode === 3) return dropTimeError('with the socket\'s current values for the options not given')
+  if (e.uvCode === 5) return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', 'This Windows (before 10 1709) cannot read a socket\'s idle time, so "interval" must be given together with "idle"')
   return systemError(e.uvCode, String(e.syscall), String(e.option))
 }
 

@@ -28,7 +28,10 @@ export interface KeepAliveState {
 
 const NUMERIC: readonly KeepAliveOptionName[] = ['idle', 'interval', 'count', 'userTimeout']
 const KNOWN = new Set<string>(['enable', ...NUMERIC])
+/** "Leave as the socket has it" in Normalized and in the values handed to the addon. */
 export const UNSET = -1
+/** "The OS cannot tell" in what the addon reads back (never confused with UNSET). */
+export const UNKNOWN = -2
 
 /** Validated options: -1 marks a field to leave alone. Never mutated once made, so hooks share one value. */
 export interface Normalized {
@@ -96,6 +99,25 @@ function unknownKey(argName: string, key: string): Error {
   )
 }
 
+const DROP_TIME = capabilities.limits.dropTime
+
+/** The macOS/FreeBSD rule idle + count x interval <= limits.dropTime.max, broken. */
+export function dropTimeError(detail: string): Error {
+  return makeError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The values of "idle", "interval" and "count" are out of range together. idle + count x interval (each time rounded up to whole seconds) must be <= ${DROP_TIME?.max ?? 0} ms on ${capabilities.platform}, ${detail}`,
+  )
+}
+
+// Checked here when all three are given; a partial update is checked by the
+// addon against the socket's current values for the others.
+function checkDropTime(n: Normalized): void {
+  if (DROP_TIME === null || n.idle === UNSET || n.interval === UNSET || n.count === UNSET) return
+  const total = Math.ceil(n.idle / 1000) * 1000 + n.count * Math.ceil(n.interval / 1000) * 1000
+  if (total > DROP_TIME.max) throw dropTimeError(`received ${n.idle} + ${n.count} x ${n.interval} = ${total}`)
+}
+
 const DEFAULTS: Normalized = Object.freeze({ enable: 1, idle: UNSET, interval: UNSET, count: UNSET, userTimeout: UNSET })
 
 /**
@@ -125,13 +147,15 @@ export function normalizeOptions(options: unknown, argName = 'options'): Normali
   if (enable !== undefined && typeof enable !== 'boolean') throw invalidType(`${argName}.enable`, 'of type boolean', enable)
   // Not frozen: readonly in the type is enough for internal values, and
   // freezing on every call costs more than the setsockopt it precedes.
-  return {
+  const n: Normalized = {
     enable: enable === false ? 0 : 1,
     idle: readNumber(record.idle, CHECK_IDLE, argName),
     interval: readNumber(record.interval, CHECK_INTERVAL, argName),
     count: readNumber(record.count, CHECK_COUNT, argName),
     userTimeout: readNumber(record.userTimeout, CHECK_USER_TIMEOUT, argName),
   }
+  if (DROP_TIME !== null) checkDropTime(n)
+  return n
 }
 
 /** `next` over `old`, field by field: what `next` leaves alone keeps `old`'s value. */

@@ -42,6 +42,7 @@ describe('capabilities', () => {
         interval: { min: 1, max: 32_767_000 },
         count: { min: 1, max: 127 },
         userTimeout: { min: 0, max: 2_147_483_647 },
+        dropTime: null,
       })
     }
     expect(Object.isFrozen(capabilities)).toBe(true)

@@ -1,7 +1,11 @@
 // How the per-call cost grows with the number of open TCP handles in this
 // event loop. On Windows the addon finds the SOCKET by walking the loop's
 // handles (uv_walk) and comparing endpoints; on Unix it reads handle.fd.
-// Prints one JSON line per K: { k, handles, setNs, getNs, nodeNs }.
+// Prints one JSON line per K: { k, handles, setNs, getNs, nodeNs, firstNs, firstAcceptedNs }.
+// setNs/getNs: repeated calls on one socket (the cached path). firstNs: the
+// first call on a new connection (the path every hook takes), median of 31
+// fresh connections opened among the K; firstAcceptedNs: the same on the
+// accepted end (install({ server: true })).
 // node lookup.mjs [--pkg DIR] [K...]   (defaults 10 100 1000)
 // Output through fs.writeSync(1): under Wine stdout must be a file.
 import { writeSync } from 'node:fs'
@@ -50,8 +54,26 @@ for (const k of ks.length ? ks : [10, 100, 1000]) {
   const setNs = time(() => setKeepAlive(s, (flip = !flip) ? a : b), n)
   const getNs = time(() => getKeepAlive(s), n)
   const nodeNs = time(() => s.setKeepAlive(true, (flip = !flip) ? 30_000 : 31_000), n)
+  const first = []
+  const firstAccepted = []
+  for (let i = 0; i < 31; i++) {
+    const side = new Promise((r) => server.once('connection', r))
+    const c = net.connect(port, '127.0.0.1')
+    c.on('error', () => {})
+    await new Promise((r) => c.once('connect', r))
+    const peer = await side
+    let t0 = process.hrtime.bigint()
+    setKeepAlive(c, opts)
+    first.push(Number(process.hrtime.bigint() - t0))
+    t0 = process.hrtime.bigint()
+    setKeepAlive(peer, opts)
+    firstAccepted.push(Number(process.hrtime.bigint() - t0))
+    c.destroy()
+    peer.destroy()
+    await new Promise((r) => c.once('close', r))
+  }
   // Both ends of every connection are handles of this loop, plus the server.
-  say(JSON.stringify({ k, handles: 2 * k + 1, setNs: Math.round(setNs), getNs: Math.round(getNs), nodeNs: Math.round(nodeNs) }))
+  say(JSON.stringify({ k, handles: 2 * k + 1, setNs: Math.round(setNs), getNs: Math.round(getNs), nodeNs: Math.round(nodeNs), firstNs: median(first), firstAcceptedNs: median(firstAccepted) }))
 }
 for (const c of clients) c.destroy()
 server.close()

@@ -300,6 +300,84 @@ try {
   failure = err
 }
 
+// --- the raw binding, below the TS validation ---------------------------------
+// Most cases above stop at JS validation. Here hostile slots and targets go
+// straight to the addon, which must refuse them itself (slots first, then the
+// target, before any syscall) and otherwise do exactly what the slots say.
+const raw = require('node-gyp-build')(root)
+const rawSocket = await connect()
+const rawFd = fdOf(rawSocket)
+const rawState = { ...DEFAULTS }
+const L = lib.capabilities.limits
+const RANGES = [null, null, L.idle, L.interval, L.count, L.userTimeout]
+const slotValue = fc.oneof(
+  fc.constantFrom(-1, -1, -1, 0, 1, -2, 0.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 53, -0, Number.MAX_VALUE, Number.MIN_VALUE),
+  fc.constantFrom(...NUMERIC.flatMap((k) => [L[k].min - 1, L[k].min, L[k].max, L[k].max + 1])),
+  fc.integer({ min: 0, max: 200_000 }),
+  fc.double(),
+)
+// Mostly valid per slot, so a case often reaches the kernel; one hostile slot in any position.
+const slotOf = (valid) => fc.oneof({ arbitrary: valid, weight: 12 }, { arbitrary: slotValue, weight: 1 })
+const inRange = (r) => fc.oneof(fc.constant(-1), fc.integer({ min: r.min, max: Math.min(r.max, r.min + 200_000) }), fc.constantFrom(r.min, r.max))
+const rawSlots = fc.tuple(
+  slotOf(fc.constantFrom(0, 1)),
+  slotOf(fc.constantFrom(-1, 0, 1)),
+  slotOf(inRange(L.idle)),
+  slotOf(inRange(L.interval)),
+  slotOf(inRange(L.count)),
+  slotOf(inRange(L.userTimeout)),
+)
+const rawTarget = fc.oneof(
+  { arbitrary: fc.constant('tcp'), weight: 10 },
+  { arbitrary: fc.constantFrom('file', 'closed', undefined, null, 'x', -1, 0.5, NaN, Infinity, 2 ** 31, {}, [], [rawFd], true, 10n), weight: 3 },
+)
+const integerIn = (v, r) => r !== null && Number.isInteger(v) && v >= r.min && v <= r.max
+const slotsValid = (v) =>
+  (v[0] === 0 || v[0] === 1) && (v[1] === -1 || v[1] === 0 || v[1] === 1) && [2, 3, 4, 5].every((i) => v[i] === -1 || integerIn(v[i], RANGES[i]))
+const rawStats = { cases: 0, applied: 0, errors: {} }
+const FIELDS = ['enabled', 'idle', 'interval', 'count', 'userTimeout']
+try {
+  await fc.assert(
+    fc.asyncProperty(rawSlots, rawTarget, fc.boolean(), async (slots, t, viaGet) => {
+      rawStats.cases++
+      const target = t === 'tcp' ? rawFd : t === 'file' ? file : t === 'closed' ? 0x7ffffff0 : t
+      const targetValid = typeof target === 'number' && Number.isInteger(target) && target >= 0 && target <= 2 ** 31 - 1
+      raw.slots.set(slots)
+      let thrown
+      try {
+        if (viaGet) raw.get(target)
+        else raw.set(target)
+      } catch (err) {
+        thrown = err
+      }
+      const code = thrown?.code ?? (thrown ? `uv${thrown.uvCode}` : 'ok')
+      rawStats.errors[code] = (rawStats.errors[code] ?? 0) + 1
+      const flagsValid = slots[0] === 0 || slots[0] === 1
+      const expected = viaGet
+        ? !flagsValid ? 'ERR_OUT_OF_RANGE' : !targetValid ? 'ERR_INVALID_ARG_TYPE' : t === 'tcp' ? 'ok' : 'os'
+        : !slotsValid(slots) ? 'ERR_OUT_OF_RANGE' : !targetValid ? 'ERR_INVALID_ARG_TYPE' : t === 'tcp' ? 'ok' : 'os'
+      const got = thrown && typeof thrown.uvCode === 'number' ? 'os' : code
+      if (got !== expected) throw new Error(`raw ${viaGet ? 'get' : 'set'}(${String(target)}) with slots [${slots.join(', ')}]: ${code}, expected ${expected}`)
+      if (viaGet || t !== 'tcp' || thrown) return
+      rawStats.applied++
+      if (slots[1] !== -1) rawState.enabled = slots[1] === 1
+      if (slots[2] !== -1) rawState.idle = Math.ceil(slots[2] / 1000) * 1000
+      if (slots[3] !== -1) rawState.interval = Math.ceil(slots[3] / 1000) * 1000
+      if (slots[4] !== -1) rawState.count = slots[4]
+      if (slots[5] !== -1) rawState.userTimeout = slots[5]
+      const seen = lib.getKeepAlive(rawSocket)
+      for (const k of FIELDS) if (seen[k] !== rawState[k]) throw new Error(`raw set: ${k} reads ${seen[k]}, expected ${rawState[k]} after slots [${slots.join(', ')}]`)
+    }),
+    { numRuns: Math.max(1, Math.floor(RUNS / 4)), seed: SEED, endOnFailure: true },
+  )
+  const seen = peek(rawFd)
+  for (const k of FIELDS) if (seen[k] !== rawState[k]) throw new Error(`raw set: the kernel (seen from outside) holds ${k} = ${seen[k]}, expected ${rawState[k]}`)
+} catch (err) {
+  failure ??= err
+}
+rawSocket.destroy()
+console.log(`fuzz: raw binding: ${rawStats.cases} cases, ${rawStats.applied} applied and read back; outcomes ${JSON.stringify(rawStats.errors)}`)
+
 // --- after: nothing touched that should not be, nothing left open -----------
 const fileIntact = readFileSync(join(work, 'file'), 'utf8') === 'contents'
 for (const e of pool) if (e.socket instanceof net.Socket && e.kind !== 'forged-file') e.socket.destroy()
