@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeCertificate, peekSockopt, ssTimer } from './helpers/kernel'
+import { makeCertificate, peekChildSockopt, peekSockopt, ssTimer } from './helpers/kernel'
 import { fdOf, tcpPair, type Pair } from './helpers/sockets'
 import { capabilities, getKeepAlive, setKeepAlive } from './lib'
 
@@ -226,7 +226,7 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
             // undici is an optional peer: the package imported without it, connector() says what is missing.
             expect(out.undiciError).toBe('ERR_TCP_KEEPALIVE_UNDICI_MISSING')
             // Node's own call, rounded up by us to 5 s, seen from outside.
-            if (linux) expect(peekSockopt(out.fd, child.pid)).toMatchObject({ enabled: true, idle: 5000 })
+            if (linux) expect(peekChildSockopt(child.pid as number, out.fd)).toMatchObject({ enabled: true, idle: 5000 })
             resolve()
           } catch (err) {
             reject(err)

@@ -224,7 +224,7 @@ describe('connector() for undici', () => {
 
 describe('no leaks', () => {
   it('sockets and fds return to baseline after 2000 connections through each hook', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'scripts', 'leak-hooks.mjs'), '--count', '2000'], {
+    const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'scripts', 'stress', 'leak-hooks.mjs'), '--count', '2000'], {
       encoding: 'utf8',
       timeout: 120_000,
     })

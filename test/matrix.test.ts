@@ -1,12 +1,12 @@
 // Every option given every kind of JS value, and every range bound +-1:
-// the outcome must be what the written contract (scripts/hostile/model.mjs)
+// the outcome must be what the written contract (scripts/stress/model.mjs)
 // says, and after each group the kernel, read from another process, must
 // hold exactly what the accepted calls set.
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error plain ESM without types, shared with the fuzzer
-import { LINUX_LIMITS, NUMERIC, Planted, expectSet, mismatch } from '../scripts/hostile/model.mjs'
+import { LINUX_LIMITS, NUMERIC, Planted, expectSet, mismatch } from '../scripts/stress/model.mjs'
 import { peekSockopt } from './helpers/kernel'
 import { fdOf, tcpPair, type Pair } from './helpers/sockets'
 import { capabilities, getKeepAlive, setKeepAlive } from './lib'
@@ -131,7 +131,7 @@ describe.runIf(linux)('type x value matrix (Linux limits)', () => {
 
 describe.runIf(linux)('the fuzzer (fast-check, model-checked)', () => {
   it('3000 cases over options x socket states pass', () => {
-    const out = execFileSync(process.execPath, [join(__dirname, '..', 'scripts', 'hostile', 'fuzz.mjs'), '--runs', '3000'], { encoding: 'utf8' })
+    const out = execFileSync(process.execPath, [join(__dirname, '..', 'scripts', 'stress', 'fuzz.mjs'), '--runs', '3000'], { encoding: 'utf8' })
     expect(out).toMatch(/fuzz: 3000 passed, 0 failed/)
   })
 })

@@ -6,6 +6,9 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFile
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+// The reader runs as a separate process: a tool of the project, shared with the fuzzer.
+const PEEK = join(__dirname, '..', '..', 'scripts', 'observe', 'peek_sockopt.py')
+
 export interface PeekedState {
   enabled: boolean
   idle: number
@@ -58,7 +61,7 @@ export function peekSockopt(fd: number): PeekedState | null {
     notRun(sockoptObserver)
     return null
   }
-  const r = spawnSync('python3', [join(__dirname, 'peek_sockopt.py')], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' })
+  const r = spawnSync('python3', [PEEK], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`peek_sockopt.py failed (${String(r.status)}): ${r.stderr}`)
   return JSON.parse(r.stdout) as PeekedState
 }
@@ -69,7 +72,7 @@ export function peekChildSockopt(pid: number, fd: number): PeekedState | null {
     notRun(procObserver)
     return null
   }
-  return JSON.parse(execFileSync('python3', [join(__dirname, 'peek_sockopt.py'), String(pid), String(fd)], { encoding: 'utf8' })) as PeekedState
+  return JSON.parse(execFileSync('python3', [PEEK, String(pid), String(fd)], { encoding: 'utf8' })) as PeekedState
 }
 
 /** The fd of this process's TCP socket with these ports (/proc/net/tcp inode, then /proc/self/fd). */

@@ -1,10 +1,10 @@
 // Property-based fuzzing of setKeepAlive/getKeepAlive: arbitrary option
 // objects (every JS type, range bounds +-1, unknown keys, frozen, Proxies,
 // getters that throw or change) on sockets in every state, each outcome
-// compared with scripts/hostile/model.mjs. Meant to run against the sanitizer
-// build too: bash scripts/sanitize.sh run node scripts/hostile/fuzz.mjs
+// compared with scripts/stress/model.mjs. Meant to run against the sanitizer
+// build too: bash scripts/stress/sanitize.sh run node scripts/stress/fuzz.mjs
 //
-// node scripts/hostile/fuzz.mjs [--runs N] [--seed S]
+// node scripts/stress/fuzz.mjs [--runs N] [--seed S]
 // Exit 1 on the first mismatch (with fast-check's seed and path to replay).
 import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
@@ -28,7 +28,7 @@ const args = process.argv.slice(2)
 const arg = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt)
 const RUNS = arg('--runs', 100_000)
 const SEED = arg('--seed', Date.now() % 2 ** 31)
-const peekScript = join(root, 'test/helpers/peek_sockopt.py')
+const peekScript = join(root, 'scripts/observe/peek_sockopt.py')
 
 if (process.platform !== 'linux' || !lib.capabilities.native) {
   console.log(`fuzz: needs the native addon on Linux (platform ${process.platform}, native ${lib.capabilities.native})`)
@@ -313,7 +313,7 @@ console.log(`fuzz: the file behind a reused fd number intact: ${fileIntact}; ope
 if (failure) {
   // fast-check's message holds the whole counterexample (sockets included); the seed and path replay it.
   const lines = String(failure.message).split('\n')
-  const keep = lines.filter((l) => l.startsWith('{ seed')).concat(`replay: node scripts/hostile/fuzz.mjs --seed ${SEED} --runs ${RUNS}`)
+  const keep = lines.filter((l) => l.startsWith('{ seed')).concat(`replay: node scripts/stress/fuzz.mjs --seed ${SEED} --runs ${RUNS}`)
   console.log(`fuzz: FAILED: ${failure.cause instanceof Error ? failure.cause.message : ''}\n${keep.join('\n')}`)
   process.exit(1)
 }

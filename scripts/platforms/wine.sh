@@ -3,18 +3,18 @@
 # win32-x64 prebuild, then checks from the Linux side (ss, pidfd_getfd) that
 # the kernel socket behind Wine's Winsock carries the configured idle and interval.
 #
-# Needs: wine64 (apt), prebuilds/win32-x64 (scripts/build-win32.sh), dist/.
+# Needs: wine64 (apt), prebuilds/win32-x64 (scripts/build/win32.sh), dist/.
 set -euo pipefail
 # shellcheck source=wine-env.sh
 source "$(dirname "$0")/wine-env.sh"
-cp "$root/test/platform/subset.mjs" "$work/subset.mjs"
+cp "$root/scripts/platforms/subset.mjs" "$work/subset.mjs"
 
 hold=8
 out="$work/out.txt"
 "$wine" "$node_exe" "$(winpath "$work/subset.mjs")" --pkg "$(winpath "$pkg")" --expect-native --hold "$hold" >"$out" 2>"$work/err.txt" &
 pid=$!
 status=0
-"$root/scripts/check-hold.sh" "$out" || status=1
+"$root/scripts/platforms/check-hold.sh" "$out" || status=1
 wait "$pid" || status=1
 cat "$out"
 [ -s "$work/err.txt" ] && sed 's/^/# stderr: /' "$work/err.txt"

@@ -12,13 +12,13 @@
 // Callgrind sees user space only; the kernel's side (the setsockopt calls,
 // the keepalive timer) is what bench.mjs's CPU rounds add on top.
 //
-// node scripts/bench-instructions.mjs [--quick]   (needs valgrind)
+// node scripts/bench/instructions.mjs [--quick]   (needs valgrind)
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { printTable } from './bench/table.mjs'
+import { printTable } from './table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
@@ -37,7 +37,7 @@ function count(connections, flag) {
   const args = ['--tool=callgrind', `--callgrind-out-file=${out}`,
     // V8 writes machine code into memory it then runs; callgrind must notice.
     '--smc-check=all-non-file',
-    process.execPath, '--predictable', join(here, 'bench/hook-load.mjs'), String(connections), ...(flag ? [flag] : [])]
+    process.execPath, '--predictable', join(here, 'hook-load.mjs'), String(connections), ...(flag ? [flag] : [])]
   const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 << 20 })
   const m = /Collected : (\d+)/.exec(r.stderr)
   if (r.status !== 0 || !m) throw new Error(`callgrind run failed (exit ${r.status}): ${r.stderr.slice(-500)}`)

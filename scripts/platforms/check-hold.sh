@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Checks from outside that a socket held by test/platform/subset.mjs --hold
+# Checks from outside that a socket held by scripts/platforms/subset.mjs --hold
 # carries the configured keepalive: the kernel's timer (ss) and getsockopt on
 # a duplicate of the owning process's fd (pidfd_getfd), never through the
 # process under test. Usage: check-hold.sh OUTPUT_FILE (the subset's stdout).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$1
 for _ in $(seq 1 120); do grep -q '^HOLD ' "$out" 2>/dev/null && break; sleep 0.5; done
 line=$(grep '^HOLD ' "$out") || { echo "not ok - the subset never reached its HOLD line"; exit 1; }
@@ -28,7 +28,7 @@ fi
 # Interval is not in ss: read it on a duplicate of the owning process's fd.
 owner=$(ss -tnpH state established "$filter" | grep -o 'pid=[0-9]*,fd=[0-9]*' | head -n 1)
 pid=${owner#pid=} pid=${pid%%,*} fd=${owner##*fd=}
-if [ -n "$owner" ] && peek=$(python3 "$root/test/helpers/peek_sockopt.py" "$pid" "$fd" 2>&1); then
+if [ -n "$owner" ] && peek=$(python3 "$root/scripts/observe/peek_sockopt.py" "$pid" "$fd" 2>&1); then
   echo "# kernel getsockopt via pidfd_getfd ($owner): $peek"
   if node -e 'const k = JSON.parse(process.argv[1]); process.exit(k.enabled && k.idle === +process.argv[2] && k.interval === +process.argv[3] ? 0 : 1)' "$peek" "$idle" "$interval"; then
     echo "ok - kernel holds idle $idle ms and interval $interval ms"

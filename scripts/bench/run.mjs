@@ -1,7 +1,7 @@
 // npm run bench: what tcp-keepalive costs per socket, against the system
 // calls themselves (a C program built now), Node's own setKeepAlive and the
 // npm peers, plus hook overhead and import cost. Every ratio is measured in
-// this run on this machine. node scripts/bench.mjs [--quick] [--peers DIR]
+// this run on this machine. node scripts/bench/run.mjs [--quick] [--peers DIR]
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -9,10 +9,10 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { printTable } from './bench/table.mjs'
+import { printTable } from './table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const root = join(here, '..')
+const root = join(here, '..', '..')
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const peersDir = args.includes('--peers') ? args[args.indexOf('--peers') + 1] : process.env.TCP_KEEPALIVE_BENCH_PEERS
@@ -49,7 +49,7 @@ const work = mkdtempSync(join(tmpdir(), 'tka-bench-'))
 let cSet = null
 let cGet = null
 try {
-  execFileSync('cc', ['-O2', '-o', join(work, 'baseline'), join(here, 'bench/baseline.c')])
+  execFileSync('cc', ['-O2', '-o', join(work, 'baseline'), join(here, 'baseline.c')])
   const runs = Array.from({ length: RUNS }, () => execFileSync(join(work, 'baseline'), [String(N)], { encoding: 'utf8' }))
   cSet = median(runs.map((o) => Number(/set_ns ([\d.]+)/.exec(o)[1])))
   cGet = median(runs.map((o) => Number(/get_ns ([\d.]+)/.exec(o)[1])))
@@ -113,7 +113,7 @@ try {
   // no taskset: unpinned
 }
 const load = (extra) => {
-  const cmd = [...pin, process.execPath, join(here, 'bench/hook-load.mjs'), String(conns), ...extra]
+  const cmd = [...pin, process.execPath, join(here, 'hook-load.mjs'), String(conns), ...extra]
   return JSON.parse(execFileSync(cmd[0], cmd.slice(1), { encoding: 'utf8' }))
 }
 const rounds = Array.from({ length: quick ? 3 : 9 }, () => ({ without: load([]), node: load(['--node']), ours: load(['--install']) }))

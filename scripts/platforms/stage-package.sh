@@ -3,7 +3,7 @@
 # node-gyp-build; no build/ of this machine) into DIR, so a foreign Node (another
 # version, Windows, arm64) must load its prebuild. Prints DIR/pkg.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 dest=$1/pkg
 mkdir -p "$dest/node_modules"
 cp -r "$root/dist" "$root/prebuilds" "$root/package.json" "$dest/"

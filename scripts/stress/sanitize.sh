@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The addon under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer).
 #
-#   scripts/sanitize.sh build            compile into build-sanitize/ (build/ untouched)
-#   scripts/sanitize.sh run CMD...       run CMD with that build loaded in place of the normal one
-#   scripts/sanitize.sh self-test        prove the setup reports a planted overflow, UB and leak
+#   scripts/stress/sanitize.sh build            compile into build-sanitize/ (build/ untouched)
+#   scripts/stress/sanitize.sh run CMD...       run CMD with that build loaded in place of the normal one
+#   scripts/stress/sanitize.sh self-test        prove the setup reports a planted overflow, UB and leak
 #
 # Node itself is not instrumented, so libasan is preloaded and reports are
 # read from log files: any ASan or UBSan report fails the run; a leak report
 # fails it when one of its stacks passes through our addon (V8 and Node leave
 # their own allocations to the OS at exit, which LeakSanitizer lists too).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/build-sanitize"
 flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
 libasan="$(g++ -print-file-name=libasan.so)"

@@ -4,20 +4,20 @@
 # translation to this kernel, so setsockopt/getsockopt really run.
 # Needs: qemu-user-static and the aarch64 libc (g++-aarch64-linux-gnu brings it).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
 [ -n "$qemu" ] || { echo "missing qemu-aarch64-static: apt-get install qemu-user-static" >&2; exit 2; }
-[ -f "$root/prebuilds/linux-arm64/tcp-keepalive.node" ] || { echo "run scripts/build-linux-arm64.sh first" >&2; exit 2; }
-node_bin=$("$root/scripts/fetch-node.sh" linux arm64 "${NODE_MAJOR:-20}")
+[ -f "$root/prebuilds/linux-arm64/tcp-keepalive.node" ] || { echo "run scripts/build/linux-arm64.sh first" >&2; exit 2; }
+node_bin=$("$root/scripts/platforms/fetch-node.sh" linux arm64 "${NODE_MAJOR:-20}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pkg=$("$root/scripts/stage-package.sh" "$work")
+pkg=$("$root/scripts/platforms/stage-package.sh" "$work")
 # -L: the dynamic loader and libc of the aarch64 cross toolchain.
 out="$work/out.txt"
-"$qemu" -L /usr/aarch64-linux-gnu "$node_bin" "$root/test/platform/subset.mjs" --pkg "$pkg" --expect-native --hold 6 >"$out" 2>&1 &
+"$qemu" -L /usr/aarch64-linux-gnu "$node_bin" "$root/scripts/platforms/subset.mjs" --pkg "$pkg" --expect-native --hold 6 >"$out" 2>&1 &
 pid=$!
 status=0
-"$root/scripts/check-hold.sh" "$out" || status=1
+"$root/scripts/platforms/check-hold.sh" "$out" || status=1
 wait "$pid" || status=1
 cat "$out"
 exit "$status"

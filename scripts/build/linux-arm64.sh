@@ -4,7 +4,7 @@
 # so no import library is needed, only Node's headers.
 # Needs: g++-aarch64-linux-gnu (apt).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cxx=${CXX_ARM64:-aarch64-linux-gnu-g++}
 command -v "$cxx" >/dev/null || { echo "missing $cxx: apt-get install g++-aarch64-linux-gnu" >&2; exit 2; }
 node_inc=$(node -p "require('path').join(process.execPath, '..', '..', 'include', 'node')")
@@ -12,9 +12,10 @@ node_inc=$(node -p "require('path').join(process.execPath, '..', '..', 'include'
 napi_inc=$(cd "$root" && node -p "require('node-addon-api').include_dir")
 out="$root/prebuilds/linux-arm64"
 mkdir -p "$out"
-# The same flags node-gyp uses for the native build, so both builds agree.
-"$cxx" -std=c++17 -O2 -fPIC -shared -s -Wall -Wextra -Werror -fvisibility=hidden \
-  -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED \
+# binding.gyp's flags (the native build's), plus -Werror: a warning fails our
+# builds, never a user's install.
+mapfile -t gyp_flags < <(node "$root/scripts/build/flags.mjs")
+"$cxx" "${gyp_flags[@]}" -O2 -fPIC -shared -s -Werror -fvisibility=hidden \
   -I"$node_inc" -I"$root/$napi_inc" -static-libstdc++ -static-libgcc \
   -o "$out/tcp-keepalive.node" "$root/native/addon.cc" "$root/native/sys_unix.cc"
 echo "built $out/tcp-keepalive.node ($(stat -c %s "$out/tcp-keepalive.node") bytes): $(file -b "$out/tcp-keepalive.node" 2>/dev/null | cut -d, -f1-2)"

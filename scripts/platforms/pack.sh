@@ -3,9 +3,9 @@
 # into an empty project with no compiler on PATH it loads its prebuild by
 # require and import, type-checks for TypeScript consumers (node16 and bundler
 # resolution), and without a fitting prebuild it falls back instead of failing.
-# Needs: dist/ and prebuilds/linux-x64 (npm run build:ts, npm run prebuild).
+# Needs: dist/ and prebuilds/linux-x64 (npm run build:ts, npm run build:prebuilds).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0

@@ -2,7 +2,7 @@
 // vitest does not run (Windows Node under Wine, arm64 Node under QEMU, Node
 // 18..24). Output goes through fs.writeSync(1): under Wine stdout is a file.
 //
-// node test/platform/subset.mjs [--pkg DIR] [--expect-native] [--hold SECONDS]
+// node scripts/platforms/subset.mjs [--pkg DIR] [--expect-native] [--hold SECONDS]
 import { writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'

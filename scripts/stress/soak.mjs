@@ -6,7 +6,7 @@
 //            terminated half-way; fds and RSS of the process after each round
 //            must come back (a per-instance leak grows with every round).
 //
-// node --expose-gc scripts/hostile/soak.mjs [--calls 1000000] [--workers-sockets 10000] [--rounds 3] [--self-test]
+// node --expose-gc scripts/stress/soak.mjs [--calls 1000000] [--workers-sockets 10000] [--rounds 3] [--self-test]
 // --self-test keeps every result it reads: the RSS check must then fail.
 import { once } from 'node:events'
 import { readdirSync } from 'node:fs'

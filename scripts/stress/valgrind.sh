@@ -3,14 +3,14 @@
 # of the command traced. V8 runs with --jitless: code it generates at run time
 # is opaque to memcheck and yields reports about V8, not about this addon.
 #
-#   scripts/valgrind.sh [CMD...]    default: the fuzzer (every socket state x bad input), 5000 cases
+#   scripts/stress/valgrind.sh [CMD...]    default: the fuzzer (every socket state x bad input), 5000 cases
 # (vitest itself needs WebAssembly, which --jitless turns off, so the test
 # files cannot run here; the fuzzer drives the same paths against the model.)
 # Fails on any memcheck error or any definitely lost block, in any traced process.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 if [ "$#" -eq 0 ]; then
-  set -- node scripts/hostile/fuzz.mjs --runs 5000
+  set -- node scripts/stress/fuzz.mjs --runs 5000
 fi
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
@@ -19,7 +19,7 @@ status=0
 # openssl, ss, shells) are not ours to check.
 NODE_OPTIONS="${NODE_OPTIONS:-} --jitless" valgrind --tool=memcheck --trace-children=yes \
   --trace-children-skip='*python3*,*openssl*,*/ss,*/sh,*/bash' \
-  --suppressions=scripts/valgrind.supp --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+  --suppressions=scripts/stress/valgrind.supp --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
   --num-callers=30 --log-file="$logs/vg.%p.log" "$@" || status=$?
 python3 - "$logs" "$status" <<'PY'
 import glob, re, sys
