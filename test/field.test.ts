@@ -310,3 +310,77 @@ describe('an explicit call beats a hook, whatever the order', () => {
     }
   })
 })
+
+describe('other patchers of connect', () => {
+  const opts = { idle: 6000, interval: 2000, count: 3 }
+  type Connect = (...a: unknown[]) => unknown
+  const proto = net.Socket.prototype as unknown as { connect: Connect }
+  const wrap = (f: Connect): Connect =>
+    function wrapped(this: unknown, ...a: unknown[]) {
+      return f.apply(this, a)
+    }
+
+  it('20 000 cycles of install, wrap (an APM), uninstall, unwrap leave no layer and every connect working', async () => {
+    const originalConnect = proto.connect
+    const originalTls = tls.connect
+    for (let i = 0; i < 20_000; i++) {
+      const h = install(opts)
+      const savedConnect = proto.connect
+      const savedTls = tls.connect
+      proto.connect = wrap(savedConnect)
+      tls.connect = wrap(savedTls as Connect) as typeof tls.connect
+      h.uninstall()
+      proto.connect = savedConnect
+      tls.connect = savedTls
+    }
+    // and wrappers that stay: ours is one layer under all of them
+    const kept: Connect[] = []
+    for (let i = 0; i < 50; i++) {
+      const h = install(opts)
+      proto.connect = wrap(proto.connect)
+      kept.push(proto.connect)
+      h.uninstall()
+    }
+    handles.push(install(opts))
+    const { key, cert } = makeCertificate()
+    const server = tls.createServer({ key, cert }).listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const port = (server.address() as net.AddressInfo).port
+    try {
+      const plain = new net.Socket().connect(port, '127.0.0.1')
+      const secure = tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' })
+      await Promise.all([once(plain, 'connect'), once(secure, 'secureConnect')])
+      expectKernel(plain, { enabled: true, ...opts })
+      expectKernel(secure, { enabled: true, ...opts })
+      plain.destroy()
+      secure.destroy()
+    } finally {
+      server.close()
+      handles.splice(0).forEach((h) => h.uninstall())
+      proto.connect = originalConnect
+    }
+    expect(tls.connect).toBe(originalTls)
+  })
+
+  it('a patcher putting back what was there before install() does not drop the hook for good', async () => {
+    const before = proto.connect
+    handles.push(install(opts))
+    proto.connect = wrap(before)
+    proto.connect = before
+    const server = net.createServer().listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const port = (server.address() as net.AddressInfo).port
+    try {
+      // Any client socket the hooks see again restores the path for the next ones.
+      const first = net.connect(port, '127.0.0.1')
+      await once(first, 'connect')
+      const raw = new net.Socket().connect(port, '127.0.0.1')
+      await once(raw, 'connect')
+      expectKernel(raw, { enabled: true, ...opts })
+      first.destroy()
+      raw.destroy()
+    } finally {
+      server.close()
+    }
+  })
+})
