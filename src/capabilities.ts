@@ -1,4 +1,5 @@
 import { native, type NativeBinding } from './binding'
+import { hookPaths, type HookPaths } from './runtime'
 
 export type KeepAliveOptionName = 'idle' | 'interval' | 'count' | 'userTimeout'
 
@@ -21,6 +22,8 @@ export interface Capabilities {
   readonly userTimeoutOption: string | null
   /** Why the addon did not load, when `native` is false. */
   readonly reason: string | null
+  /** Which sockets install() reaches in this runtime, and how. */
+  readonly hooks: HookPaths
 }
 
 // Without the addon only Node's socket.setKeepAlive(true, ms) is reachable: it
@@ -42,6 +45,7 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
       limits: Object.freeze({ idle: limit(c.idle), interval: limit(c.interval), count: limit(c.count), userTimeout: limit(c.userTimeout) }),
       userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
       reason: null,
+      hooks: hookPaths,
     })
   }
   const none = Object.freeze({ min: 0, max: 0 })
@@ -55,6 +59,7 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
     limits: Object.freeze({ idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }), interval: none, count: none, userTimeout: none }),
     userTimeoutOption: null,
     reason,
+    hooks: hookPaths,
   })
 }
 

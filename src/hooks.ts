@@ -22,6 +22,7 @@ import { applyFromHook, applyNormalized, isExplicit } from './apply'
 import { invalidType, makeError, reportError, type ErrorSink } from './errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from './options'
 import { registry, type HookSet, type Installation } from './registry'
+import { connectPublishes, hookPaths } from './runtime'
 import { claim, type InternalSocket } from './socket'
 
 /** What a per-socket chooser learns about the connection. */
@@ -141,30 +142,6 @@ function dispatchServer(message: unknown): void {
   if (current !== null && socket instanceof net.Socket) current.configure(socket, 'server')
 }
 
-// Does Socket.prototype.connect publish `net.client.socket` itself (Node 22+)?
-// Probed once, without I/O: connect() with no port nor path throws
-// ERR_MISSING_ARGS, and where Node publishes it does so before that check.
-let publishesFromConnect: boolean | null = null
-function connectPublishes(): boolean {
-  if (publishesFromConnect !== null) return publishesFromConnect
-  let seen = false
-  const probe = (): void => {
-    seen = true
-  }
-  const s = new net.Socket()
-  dc.subscribe('net.client.socket', probe)
-  try {
-    ;(s.connect as (o: object) => unknown)({})
-  } catch {
-    // expected: ERR_MISSING_ARGS
-  } finally {
-    dc.unsubscribe('net.client.socket', probe)
-    s.destroy()
-  }
-  publishesFromConnect = seen
-  return seen
-}
-
 // The wrapper of Socket.prototype.connect where Node does not publish: one
 // function per copy for the life of the process, so our part of any chain of
 // wrappers is at most this one layer, whatever other patchers do.
@@ -228,12 +205,42 @@ function unpatchConnect(): void {
   if (proto.connect === connectWrapper && connectNext !== null) proto.connect = connectNext
 }
 
+// Bun publishes no `net.server.socket`: accepted sockets are reached as
+// net.Server emits 'connection', before the user's handler sees them.
+type EmitFn = (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean
+let emitNext: EmitFn | null = null
+function serverEmitWrapper(this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
+  if (event === 'connection' && hookSet !== null && registry.hooks === hookSet) dispatchServer({ socket: args[0] })
+  return (emitNext as EmitFn).call(this, event, ...args)
+}
+function patchServerEmit(): void {
+  const proto = net.Server.prototype as unknown as { emit: EmitFn }
+  if (proto.emit === serverEmitWrapper) return
+  emitNext = proto.emit
+  proto.emit = serverEmitWrapper
+}
+function unpatchServerEmit(): void {
+  const proto = net.Server.prototype as unknown as { emit: EmitFn }
+  if (proto.emit === serverEmitWrapper && emitNext !== null) proto.emit = emitNext
+}
+
+let warnedUnreachable = false
+
 function setUpHooks(): HookSet {
   dc.subscribe('net.client.socket', dispatchClient)
   dc.subscribe('net.server.socket', dispatchServer)
   dc.subscribe('undici:client:connected', dispatchClient)
   const patch = !connectPublishes()
   if (patch) patchConnect()
+  const serverPatch = hookPaths.server === 'patch'
+  if (serverPatch) patchServerEmit()
+  if (hookPaths.unreachable.length > 0 && !warnedUnreachable) {
+    warnedUnreachable = true
+    process.emitWarning(`tcp-keepalive: install() cannot reach ${hookPaths.unreachable.join(' nor ')} in ${hookPaths.runtime === 'bun' ? 'Bun' : 'Deno'}.`, {
+      type: 'TcpKeepAliveWarning',
+      code: 'TCP_KEEPALIVE_UNREACHABLE',
+    })
+  }
   const set: HookSet = {
     revision: HOOKS_REVISION,
     teardown() {
@@ -241,6 +248,7 @@ function setUpHooks(): HookSet {
       dc.unsubscribe('net.server.socket', dispatchServer)
       dc.unsubscribe('undici:client:connected', dispatchClient)
       if (patch) unpatchConnect()
+      if (serverPatch) unpatchServerEmit()
       if (hookSet === set) hookSet = null
     },
   }

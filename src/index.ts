@@ -1,6 +1,7 @@
 export { setKeepAlive, getKeepAlive } from './keepalive'
 export { capabilities } from './capabilities'
 export type { Capabilities, OptionLimit, KeepAliveOptionName } from './capabilities'
+export type { HookPaths, HookPath, RuntimeName } from './runtime'
 export type { KeepAliveOptions, KeepAliveState } from './options'
 export type { KeepAliveError, KeepAliveErrorCode, KeepAliveSystemError } from './errors'
 export { install, withKeepAlive, connector } from './hooks'

@@ -4,6 +4,7 @@ import net = require('node:net')
 import { native } from './binding'
 import { invalidType, makeError, type ErrorSink } from './errors'
 import { UNSET, type Normalized } from './options'
+import { runtime } from './runtime'
 
 // Node-internal shape of net.Socket that this module relies on.
 interface SocketHandle {
@@ -120,7 +121,10 @@ export function targetOf(socket: InternalSocket): Target | null {
   if (kindOf(handle) === Kind.Pipe) throw notTcp()
   if (FD_TARGET) {
     const fd = handle.fd
-    if (typeof fd !== 'number' || fd < 0) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'})`)
+    if (typeof fd !== 'number' || fd < 0) {
+      if (runtime === 'deno') throw makeError(Error, 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED', 'Deno does not expose the file descriptor of a net.Socket, so tcp-keepalive cannot reach it in Deno.')
+      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+    }
     return fd
   }
   const { localAddress, localPort, remoteAddress, remotePort } = socket

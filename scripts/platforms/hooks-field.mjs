@@ -49,7 +49,8 @@ const port = plainServer.address().port
 const opts = { idle: 6000, interval: 2000, count: 3 }
 const beforeConnect = net.Socket.prototype.connect
 const beforeTls = tls.connect
-const handle = install(opts)
+const accepted = once(plainServer, 'connection')
+const handle = install(opts, { server: true })
 
 const configured = []
 async function viaHook(name, open, event = 'connect') {
@@ -63,6 +64,9 @@ async function viaHook(name, open, event = 'connect') {
   return socket
 }
 await viaHook('new net.Socket().connect()', () => new net.Socket().connect(port, '127.0.0.1'))
+const first = await accepted
+check('install({ server: true }) reaches accepted sockets', same(getKeepAlive(first), { enabled: true, ...opts }), getKeepAlive(first))
+first.on('error', () => {})
 await viaHook('net.connect()', () => net.connect(port, '127.0.0.1'))
 if (tlsOptions) await viaHook('tls.connect()', () => tls.connect({ port: tlsPort, host: '127.0.0.1', ca: tlsOptions.cert, servername: 'localhost' }), 'secureConnect')
 else say('# tls.connect not checked: no --key/--cert given')
