@@ -2,11 +2,12 @@
 // 'connect' when it is not.
 import net = require('node:net')
 import { native } from './binding'
-import { makeError, reportError, type ErrorSink } from './errors'
+import { makeError, reportError, systemError, type ErrorSink } from './errors'
 import { guard } from './guard'
 import { applyNative } from './marshal'
 import { merge, UNSET, type Normalized } from './options'
 import { kMarks, MARK_EXPLICIT } from './registry'
+import { NODE_TIMING } from './runtime'
 import { checkSocket, FD_TARGET, isNoise, Kind, kindOf, kState, needsCheck, notTcp, stateOf, targetOf, type InternalSocket } from './socket'
 
 type Marked = InternalSocket & { [kMarks]?: number }
@@ -58,10 +59,39 @@ function applyConnected(socket: InternalSocket, n: Normalized, onError: ErrorSin
   if (onError !== undefined) state.onError = onError
 }
 
+type FallbackHandle = { setKeepAlive?: (enable: boolean, idle: number, interval?: number, count?: number) => unknown }
+
 function applyFallback(socket: InternalSocket, n: Normalized): void {
   // normalizeOptions already refused what Node cannot do; round up like the addon.
-  const delay = n.idle === UNSET ? 0 : Math.ceil(n.idle / 1000) * 1000
-  net.Socket.prototype.setKeepAlive.call(socket, n.enable === 1, delay)
+  const seconds = (ms: number): number => Math.ceil(ms / 1000)
+  if (!NODE_TIMING || n.enable === 0) {
+    net.Socket.prototype.setKeepAlive.call(socket, n.enable === 1, n.idle === UNSET ? 0 : seconds(n.idle) * 1000)
+    return
+  }
+  // Node 24.19+/26.4+: one call sets idle, interval and count together, and
+  // puts its own 1 s / 10 probes in place of an interval or count not given.
+  // So what this package set before is given again, and an idle is needed.
+  const state = stateOf(socket)
+  const m = merge(state.applied ? state : undefined, n)
+  if (m.idle === UNSET && (m.interval !== UNSET || m.count !== UNSET)) {
+    throw makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', 'Without the native addon, "interval" and "count" need "idle" (in this call or an earlier one): Node sets the three together.')
+  }
+  const idle = m.idle === UNSET ? 0 : seconds(m.idle)
+  const interval = m.interval === UNSET ? undefined : seconds(m.interval)
+  const count = m.count === UNSET ? undefined : m.count
+  const handle = socket._handle as FallbackHandle | null
+  if (idle > 0 && handle !== null && typeof handle.setKeepAlive === 'function') {
+    // Node's own method ignores the handle's answer: ask the handle first.
+    const rc = handle.setKeepAlive(true, idle, interval, count)
+    if (typeof rc === 'number' && rc < 0) throw systemError(rc, 'setsockopt', interval === undefined && count === undefined ? 'TCP_KEEPIDLE' : 'TCP_KEEPINTVL/TCP_KEEPCNT')
+  }
+  // Then through Node, so its own record of the socket agrees.
+  ;(net.Socket.prototype.setKeepAlive as (...a: unknown[]) => unknown).call(socket, true, idle * 1000, interval === undefined ? undefined : interval * 1000, count)
+  state.applied = true
+  state.enable = 1
+  state.idle = m.idle
+  state.interval = m.interval
+  state.count = m.count
 }
 
 /**

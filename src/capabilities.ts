@@ -1,5 +1,5 @@
 import { native, type NativeBinding } from './binding'
-import { hookPaths, type HookPaths } from './runtime'
+import { hookPaths, NODE_TIMING, type HookPaths } from './runtime'
 
 export type KeepAliveOptionName = 'idle' | 'interval' | 'count' | 'userTimeout'
 
@@ -30,6 +30,7 @@ export interface Capabilities {
 // sets the idle time in whole seconds. The bounds are the kernel's, which Node
 // would otherwise hit silently (it ignores setsockopt failures).
 const FALLBACK_IDLE_MAX_S = process.platform === 'linux' ? 32767 : process.platform === 'win32' ? 4294967 : 2147483
+const FALLBACK_COUNT_MAX = process.platform === 'linux' ? 127 : process.platform === 'win32' ? 255 : 2147483647
 
 function buildCapabilities(binding: NativeBinding | null, reason: string | null): Capabilities {
   if (binding) {
@@ -53,10 +54,16 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
     native: false,
     platform: process.platform,
     idle: true,
-    interval: false,
-    count: false,
+    // Node 24.19+/26.4+ set interval and count per socket too (socket.setKeepAlive's 4-argument form).
+    interval: NODE_TIMING,
+    count: NODE_TIMING,
     userTimeout: false,
-    limits: Object.freeze({ idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }), interval: none, count: none, userTimeout: none }),
+    limits: Object.freeze({
+      idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }),
+      interval: NODE_TIMING ? Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }) : none,
+      count: NODE_TIMING ? Object.freeze({ min: 1, max: FALLBACK_COUNT_MAX }) : none,
+      userTimeout: none,
+    }),
     userTimeoutOption: null,
     reason,
     hooks: hookPaths,

@@ -15,10 +15,9 @@ import { native, type NativeBinding } from './binding'
 import { reportError } from './errors'
 import { applyNative, readNative } from './marshal'
 import { UNSET } from './options'
+import { NODE_TIMING } from './runtime'
 import { kState, needsCheck, targetOf, type InternalSocket } from './socket'
 
-/** Node's setKeepAlive takes (enable, initialDelay, interval, count) or an options object here. */
-export const NODE_TIMING = net.Socket.prototype.setKeepAlive.length >= 4
 
 type NodeSetKeepAlive = (this: unknown, ...args: unknown[]) => unknown
 

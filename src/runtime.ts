@@ -7,6 +7,9 @@ export type RuntimeName = 'node' | 'bun' | 'deno'
 const g = globalThis as { Bun?: unknown; Deno?: unknown }
 export const runtime: RuntimeName = g.Bun !== undefined ? 'bun' : g.Deno !== undefined ? 'deno' : 'node'
 
+/** Node's socket.setKeepAlive takes (enable, initialDelay, interval, count) or an options object (Node 24.19+, 26.4+). */
+export const NODE_TIMING = net.Socket.prototype.setKeepAlive.length >= 4
+
 /** How install() reaches one kind of socket here; null: it cannot. */
 export type HookPath = 'channel' | 'patch' | null
 

@@ -4,7 +4,7 @@
 // scripts/platforms/hooks-field.mjs; the sockets it configured are then read
 // from outside its process.
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -94,4 +94,54 @@ describe('Deno', () => {
     expect(out.error?.code).toBe('ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED')
     expect(out.error?.message).toMatch(/Deno/)
   })
+})
+
+describe('fallback without the addon, on each Node', () => {
+  // A copy as a user gets it where no prebuild fits and nothing compiles.
+  const pkg = join(dir, 'fallback', 'node_modules', 'tcp-keepalive')
+  cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true })
+  cpSync(join(root, 'package.json'), join(pkg, 'package.json'))
+  cpSync(join(root, 'node_modules', 'node-gyp-build'), join(pkg, 'node_modules', 'node-gyp-build'), { recursive: true })
+  const { TCP_KEEPALIVE_PREBUILD: _override, ...env } = process.env
+  for (const [name, bin] of runtimes.slice(0, 5)) {
+    it.skipIf(bin === null)(`${name}: capabilities say what Node can set, and it holds`, async () => {
+      const child = spawn(bin as string, [join(root, 'scripts', 'platforms', 'fallback-check.mjs'), '--pkg', pkg, '--hold'], { env, stdio: ['pipe', 'pipe', 'inherit'] })
+      const out = await new Promise<{
+        native: boolean
+        interval: boolean
+        count: boolean
+        pid: number
+        sockets: Record<string, number>
+        errors: Record<string, string | null>
+      }>((resolve, reject) => {
+        let text = ''
+        child.stdout.on('data', (c: Buffer) => {
+          text += c.toString()
+          if (text.includes('\n')) resolve(JSON.parse(text))
+        })
+        child.on('exit', (code) => reject(new Error(`exited ${String(code)}: ${text}`)))
+      })
+      try {
+        expect(out.native).toBe(false)
+        // Node 24.19+ and 26.4+ take interval and count in socket.setKeepAlive.
+        const [major, minor] = (execFileSync(bin as string, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number)) as [number, number]
+        const timing = (major === 24 && minor >= 19) || (major === 26 && minor >= 4) || major > 26
+        expect([out.interval, out.count]).toEqual([timing, timing])
+        if (timing) {
+          expect(out.errors).toEqual({ full: null, later: null, countAlone: 'ERR_TCP_KEEPALIVE_UNSUPPORTED' })
+          const full = peekChildSockopt(out.pid, out.sockets.full as number)
+          if (full) expect(full).toMatchObject({ enabled: true, idle: 5000, interval: 2000, count: 4 })
+          // The count alone keeps what this package set before.
+          const later = peekChildSockopt(out.pid, out.sockets.later as number)
+          if (later) expect(later).toMatchObject({ enabled: true, idle: 3000, interval: 2000, count: 5 })
+          const alone = peekChildSockopt(out.pid, out.sockets.alone as number)
+          if (alone) expect(alone).toMatchObject({ enabled: false })
+        } else {
+          expect(out.errors).toEqual({ full: 'ERR_TCP_KEEPALIVE_UNSUPPORTED', later: 'ERR_TCP_KEEPALIVE_UNSUPPORTED', countAlone: 'ERR_TCP_KEEPALIVE_UNSUPPORTED' })
+        }
+      } finally {
+        child.stdin.end()
+      }
+    }, 30_000)
+  }
 })
