@@ -359,7 +359,7 @@ function loadUndici(): { buildConnector: (options: object) => Connector } {
   try {
     return require('undici') as { buildConnector: (options: object) => Connector }
   } catch (err) {
-    const e = makeError(Error, 'ERR_TCP_KEEPALIVE_UNDICI_MISSING', 'connector() needs the undici package: npm install undici')
+    const e = makeError(Error, 'ERR_TCP_KEEPALIVE_UNDICI_MISSING', 'connector() needs the undici package: npm install undici.')
     ;(e as Error & { cause?: unknown }).cause = err
     throw e
   }

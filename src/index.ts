@@ -6,3 +6,10 @@ export type { KeepAliveOptions, KeepAliveState } from './options'
 export type { KeepAliveError, KeepAliveErrorCode, KeepAliveSystemError } from './errors'
 export { install, withKeepAlive, connector } from './hooks'
 export type { InstallHandle, InstallOptions, KeepAliveChooser, SocketInfo, AgentLike, Connector } from './hooks'
+
+import { getKeepAlive, setKeepAlive } from './keepalive'
+import { capabilities } from './capabilities'
+import { connector, install, withKeepAlive } from './hooks'
+/** `import tcpKeepAlive from 'tcp-keepalive'`: the same functions as the named exports. */
+const tcpKeepAlive = Object.freeze({ setKeepAlive, getKeepAlive, capabilities, install, withKeepAlive, connector })
+export default tcpKeepAlive

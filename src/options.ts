@@ -46,9 +46,14 @@ const UNIT: Record<KeepAliveOptionName, string> = {
 }
 
 /** The option a misspelt key most likely meant, or null. */
+// Node's names for the same things (net.connect's options, socket.setKeepAlive's object form).
+const NODE_NAMES: Record<string, string> = { keepalive: 'enable', initialdelay: 'idle', keepaliveinitialdelay: 'idle', keepaliveinterval: 'interval', keepalivecount: 'count' }
+
 export function closest(key: string): string | null {
   // A typo such as `intreval` should name what was meant.
   const lower = key.toLowerCase()
+  const node = NODE_NAMES[lower]
+  if (node !== undefined && Object.prototype.hasOwnProperty.call(NODE_NAMES, lower)) return node
   for (const known of KNOWN) {
     const k = known.toLowerCase()
     if (lower === k || (lower.length === k.length && [...lower].sort().join('') === [...k].sort().join(''))) return known
@@ -88,7 +93,7 @@ function badNumber(value: number, c: Check, argName: string): Error {
   const name = `${argName}.${c.key}`
   if (!c.supported) {
     const why = capabilities.native ? `on ${capabilities.platform}` : `without the native addon (${capabilities.reason ?? 'not loaded'})`
-    return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `The option "${name}" is not supported ${why}`)
+    return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `The option "${name}" is not supported ${why}.`)
   }
   const integer = Number.isInteger(value) ? '' : 'an integer '
   return makeError(
@@ -103,7 +108,7 @@ function unknownKey(argName: string, key: string): Error {
   return makeError(
     TypeError,
     'ERR_INVALID_ARG_VALUE',
-    `The property "${argName}.${key}" is not a keepalive option${hint ? `; did you mean "${hint}"?` : ''} Known options: ${[...KNOWN].join(', ')}`,
+    `The property "${argName}.${key}" is not a keepalive option.${hint ? ` Did you mean "${hint}"?` : ''} Known options: ${[...KNOWN].join(', ')}.`,
   )
 }
 

@@ -88,7 +88,7 @@ export function checkSocket(socket: unknown): InternalSocket {
 export type Target = number | [string, number, string, number]
 
 export function notTcp(): Error {
-  return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe)')
+  return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe).')
 }
 
 // Handle classes by identity once seen by name: reading constructor.name
@@ -129,7 +129,7 @@ export function targetOf(socket: InternalSocket): Target | null {
   }
   const { localAddress, localPort, remoteAddress, remotePort } = socket
   if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
-    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'})`)
+    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'}).`)
   }
   return [localAddress, localPort, remoteAddress, remotePort]
 }
