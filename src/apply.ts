@@ -145,7 +145,9 @@ export function isExplicit(s: net.Socket): boolean {
 export function applyFromHook(s: InternalSocket, n: Normalized | null, chooser: ((socket: net.Socket) => Normalized | null) | null, onError: ErrorSink): void {
   if (s.destroyed || kindOf(s._handle) === Kind.Pipe) return
   const binding = native.binding
-  const ready = binding ? s._handle !== null && !s.connecting : !s.connecting
+  const connected = s._handle !== null && !s.connecting
+  // A chooser needs the addresses, so it waits for 'connect' in any mode.
+  const ready = chooser !== null || binding ? connected : !s.connecting
   try {
     if (ready) {
       const chosen = chooser === null ? n : chooser(s)

@@ -34,6 +34,11 @@ const once = (emitter, event) => new Promise((resolve, reject) => {
 const { setKeepAlive, getKeepAlive, install, capabilities } = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
 const runtime = typeof globalThis.Bun === 'object' ? `bun ${globalThis.Bun.version}` : `node ${process.version}`
 say(`# ${runtime}; hooks: ${JSON.stringify(capabilities.hooks ?? null)}`)
+// Node 22 moved the net.client.socket publish into Socket.prototype.connect; Bun has none.
+const isBun = typeof globalThis.Bun === 'object'
+const wantClient = isBun || Number(process.versions.node.split('.')[0]) < 22 ? 'patch' : 'channel'
+check(`capabilities.hooks.client is '${wantClient}'`, capabilities.hooks?.client === wantClient, capabilities.hooks)
+check('capabilities.hooks.server and .fetch', isBun ? capabilities.hooks?.server === 'patch' && capabilities.hooks?.fetch === null : capabilities.hooks?.server === 'channel' && capabilities.hooks?.fetch === 'channel', capabilities.hooks)
 
 const keyFile = value('--key')
 const certFile = value('--cert')
