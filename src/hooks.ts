@@ -19,6 +19,7 @@
 import dc = require('node:diagnostics_channel')
 import net = require('node:net')
 import { applyFromHook, applyNormalized, isExplicit } from './apply'
+import { applicableRecommended } from './defaults'
 import { invalidType, makeError, reportError, type ErrorSink } from './errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from './options'
 import { registry, type HookSet, type Installation } from './registry'
@@ -258,16 +259,17 @@ function setUpHooks(): HookSet {
 
 /**
  * Configures every TCP connection this process opens from now on (and, with
- * `{ server: true }`, accepts). Options are validated now. Calling it again,
- * from this copy of the package or any other, replaces the options; the
- * hooks are set up once.
+ * `{ server: true }`, accepts). Options are validated now. Without options:
+ * the recommended defaults this platform supports (`recommended`). Calling it
+ * again, from this copy of the package or any other, replaces the options;
+ * the hooks are set up once.
  *
  * Reaches the sockets of this thread only: sockets opened in worker threads
  * are not seen by an install() in the main thread. Preload
  * `tcp-keepalive/register` (`node --import tcp-keepalive/register`), which
  * runs in every worker too.
  */
-export function install(options: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
+export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
     if (!['server', 'client', 'onError'].includes(key)) {
@@ -279,7 +281,7 @@ export function install(options: KeepAliveOptions | KeepAliveChooser, settings: 
   if (typeof client !== 'boolean') throw invalidType('settings.client', 'of type boolean', client)
   if (onError !== undefined && typeof onError !== 'function') throw invalidType('settings.onError', 'of type function', onError)
   const config = makeConfig({
-    fixed: typeof options === 'function' ? null : normalizeOptions(options),
+    fixed: typeof options === 'function' ? null : normalizeOptions(options === undefined ? applicableRecommended() : options),
     choose: typeof options === 'function' ? options : null,
     client,
     server,

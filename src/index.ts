@@ -6,10 +6,16 @@ export type { KeepAliveOptions, KeepAliveState } from './options'
 export type { KeepAliveError, KeepAliveErrorCode, KeepAliveSystemError } from './errors'
 export { install, withKeepAlive, connector } from './hooks'
 export type { InstallHandle, InstallOptions, KeepAliveChooser, SocketInfo, AgentLike, Connector } from './hooks'
+export { recommended } from './defaults'
+export type { RecommendedKeepAlive } from './defaults'
+export { parseKeepAliveEnv } from './env'
+export type { KeepAliveEnv } from './env'
 
 import { getKeepAlive, setKeepAlive } from './keepalive'
 import { capabilities } from './capabilities'
 import { connector, install, withKeepAlive } from './hooks'
+import { recommended } from './defaults'
+import { parseKeepAliveEnv } from './env'
 /** `import tcpKeepAlive from 'tcp-keepalive'`: the same functions as the named exports. */
-const tcpKeepAlive = Object.freeze({ setKeepAlive, getKeepAlive, capabilities, install, withKeepAlive, connector })
+const tcpKeepAlive = Object.freeze({ setKeepAlive, getKeepAlive, capabilities, install, withKeepAlive, connector, recommended, parseKeepAliveEnv })
 export default tcpKeepAlive

@@ -1,5 +1,6 @@
 import { capabilities, type KeepAliveOptionName } from './capabilities'
 import { invalidType, makeError } from './errors'
+import { closest } from './suggest'
 
 /** What to set. Times are milliseconds; omitted fields are left as the socket has them. */
 export interface KeepAliveOptions {
@@ -45,23 +46,6 @@ const UNIT: Record<KeepAliveOptionName, string> = {
   userTimeout: capabilities.platform === 'linux' ? 'ms' : 'ms, rounded up to whole seconds',
 }
 
-/** The option a misspelt key most likely meant, or null. */
-// Node's names for the same things (net.connect's options, socket.setKeepAlive's object form).
-const NODE_NAMES: Record<string, string> = { keepalive: 'enable', initialdelay: 'idle', keepaliveinitialdelay: 'idle', keepaliveinterval: 'interval', keepalivecount: 'count' }
-
-export function closest(key: string): string | null {
-  // A typo such as `intreval` should name what was meant.
-  const lower = key.toLowerCase()
-  const node = NODE_NAMES[lower]
-  if (node !== undefined && Object.prototype.hasOwnProperty.call(NODE_NAMES, lower)) return node
-  for (const known of KNOWN) {
-    const k = known.toLowerCase()
-    if (lower === k || (lower.length === k.length && [...lower].sort().join('') === [...k].sort().join(''))) return known
-  }
-  for (const known of KNOWN) if (known.toLowerCase().startsWith(lower.slice(0, 3))) return known
-  return null
-}
-
 // Per option, what readNumber needs, resolved once: looking these up by key
 // on every call was half the cost of validation.
 interface Check {
@@ -103,8 +87,11 @@ function badNumber(value: number, c: Check, argName: string): Error {
   )
 }
 
+// Node's names for the same things (net.connect's options, socket.setKeepAlive's object form).
+const NODE_NAMES = new Map([['keepalive', 'enable'], ['initialdelay', 'idle'], ['keepaliveinitialdelay', 'idle'], ['keepaliveinterval', 'interval'], ['keepalivecount', 'count']])
+
 function unknownKey(argName: string, key: string): Error {
-  const hint = closest(key)
+  const hint = NODE_NAMES.get(key.toLowerCase()) ?? closest(key, KNOWN)
   return makeError(
     TypeError,
     'ERR_INVALID_ARG_VALUE',

@@ -8,21 +8,26 @@ import tls from 'node:tls'
 import axios from 'axios'
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { kernelViewByPorts, makeCertificate, type PeekedState } from './helpers/kernel'
-import { connector, getKeepAlive, install, withKeepAlive } from './lib'
+import { kernelViewByPorts, makeCertificate, procObserver, type PeekedState } from './helpers/kernel'
+import { socketByPorts } from './helpers/sockets'
+import { connector, getKeepAlive, install, withKeepAlive, type KeepAliveState } from './lib'
 
-// Every server answers with the kernel's view of the CLIENT's socket (same
-// process, found by ports through ss), so the client learns what the kernel
-// holds for the connection a library opened on its behalf.
+// Every server answers with two views of the CLIENT's socket (same process,
+// found by its ports): the public getKeepAlive on it, everywhere, and the
+// kernel's seen from another process where an observer exists. So the client
+// learns what holds for the connection a library opened on its behalf.
 let cert: string
 let httpServer: http.Server
 let httpsServer: https.Server
 let httpUrl: string
 let httpsUrl: string
 const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-  const view = kernelViewByPorts(req.socket.remotePort as number, req.socket.localPort as number)
+  const [clientPort, serverPort] = [req.socket.remotePort as number, req.socket.localPort as number]
+  const client = socketByPorts(clientPort, serverPort)
+  const api = client ? getKeepAlive(client) : null
+  const view = kernelViewByPorts(clientPort, serverPort)
   res.setHeader('content-type', 'application/json')
-  res.end(JSON.stringify({ view, clientPort: req.socket.remotePort }))
+  res.end(JSON.stringify({ api, view, clientPort }))
 }
 beforeAll(async () => {
   const pair = makeCertificate()
@@ -45,8 +50,15 @@ afterEach(() => {
 })
 
 interface Answer {
+  api: KeepAliveState | null
   view: PeekedState | null
   clientPort: number
+}
+
+/** The public API's view must match; the kernel's too where an observer exists. */
+function expectSeen(answer: Answer, expected: Partial<KeepAliveState>): void {
+  expect(answer.api).toMatchObject(expected)
+  if (procObserver.available) expect(answer.view).toMatchObject(expected)
 }
 
 function get(url: string, options: https.RequestOptions = {}): Promise<Answer> {
@@ -76,7 +88,7 @@ describe('install()', () => {
   ])('configures %s', async (_name, request) => {
     handles.push(install(opts))
     const answer = await request()
-    expect(answer.view).toMatchObject(kernelOf(opts))
+    expectSeen(answer, kernelOf(opts))
   })
 
   it('configures raw net.connect and tls.connect sockets', async () => {
@@ -86,7 +98,8 @@ describe('install()', () => {
     const secure = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: cert })
     await Promise.all([once(plain, 'connect'), once(secure, 'secureConnect')])
     for (const s of [plain, secure]) {
-      expect(kernelViewByPorts(s.localPort as number, port)).toMatchObject(kernelOf(opts))
+      const seen = kernelViewByPorts(s.localPort as number, port)
+      if (seen) expect(seen).toMatchObject(kernelOf(opts))
       expect(getKeepAlive(s)).toMatchObject(opts)
       s.destroy()
     }
@@ -100,7 +113,7 @@ describe('install()', () => {
     const second = await get(httpUrl, { agent })
     agent.destroy()
     expect(second.clientPort).toBe(first.clientPort)
-    expect(second.view).toMatchObject(kernelOf(opts))
+    expectSeen(second, kernelOf(opts))
   })
 
   it('after uninstall(), new sockets are untouched; tls.connect is never replaced', async () => {
@@ -113,13 +126,14 @@ describe('install()', () => {
     handle.uninstall()
     expect(tls.connect).toBe(original)
     const answer = await get(httpUrl, { agent: false })
-    expect(answer.view?.enabled).toBe(false)
+    expectSeen(answer, { enabled: false })
     // built-in fetch would reuse a pooled connection from an earlier test: close it, let the pool see the FIN
     httpServer.closeAllConnections()
     await new Promise((r) => setTimeout(r, 200))
     const fetched = (await (await fetch(httpUrl)).json()) as Answer
     // built-in fetch sets its own 60 s idle; what matters is that ours (6 s) is gone
-    expect(fetched.view?.idle).not.toBe(opts.idle)
+    expect(fetched.api?.idle).not.toBe(opts.idle)
+    if (procObserver.available) expect(fetched.view?.idle).not.toBe(opts.idle)
   })
 
   it('install() twice replaces the options; an old handle cannot remove the new install', async () => {
@@ -127,7 +141,7 @@ describe('install()', () => {
     const b = install(opts)
     handles.push(b)
     a.uninstall()
-    expect((await get(httpUrl, { agent: false })).view).toMatchObject(kernelOf(opts))
+    expectSeen(await get(httpUrl, { agent: false }), kernelOf(opts))
   })
 
   it('a chooser function picks options per connection, or skips with false', async () => {
@@ -139,8 +153,8 @@ describe('install()', () => {
         return info.remotePort === httpPort ? { idle: 4000, interval: 1000, count: 2 } : false
       }),
     )
-    expect((await get(httpUrl, { agent: false })).view).toMatchObject({ enabled: true, idle: 4000, interval: 1000, count: 2 })
-    expect((await get(httpsUrl, { agent: false })).view?.enabled).toBe(false)
+    expectSeen(await get(httpUrl, { agent: false }), { enabled: true, idle: 4000, interval: 1000, count: 2 })
+    expectSeen(await get(httpsUrl, { agent: false }), { enabled: false })
     expect(seen).toContain(`client 127.0.0.1:${httpPort}`)
   })
 
@@ -194,14 +208,14 @@ describe('withKeepAlive(agent)', () => {
     const agent = make()
     expect(withKeepAlive(agent, opts)).toBe(agent)
     const answer = await get(url(), { agent })
-    expect(answer.view).toMatchObject(kernelOf(opts))
+    expectSeen(answer, kernelOf(opts))
     agent.destroy()
   })
 
   it('works for axios', async () => {
     const httpAgent = withKeepAlive(new http.Agent({ keepAlive: true }), opts)
     const res = await axios.get<Answer>(httpUrl, { httpAgent })
-    expect(res.data.view).toMatchObject(kernelOf(opts))
+    expectSeen(res.data, kernelOf(opts))
     httpAgent.destroy()
   })
 
@@ -216,7 +230,7 @@ describe('connector() for undici', () => {
     for (const url of [httpUrl, httpsUrl]) {
       const res = await undiciRequest(url, { dispatcher })
       const answer = (await res.body.json()) as Answer
-      expect(answer.view).toMatchObject(kernelOf(opts))
+      expectSeen(answer, kernelOf(opts))
     }
     await dispatcher.close()
   })

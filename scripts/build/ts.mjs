@@ -21,4 +21,8 @@ writeFileSync(
   `import { createRequire } from 'node:module'\nconst cjs = createRequire(import.meta.url)('../cjs/index.js')\n${names.map((n) => `export const ${n} = cjs.${n}\n`).join('')}export default cjs.default\n`,
 )
 writeFileSync(join(root, 'dist/esm/index.d.mts'), `export * from '../cjs/index.js'\nexport { default } from '../cjs/index.js'\n`)
+// The preload exports nothing; its ESM entry runs the CommonJS one so that it
+// configures the same hooks `import 'tcp-keepalive'` returns.
+writeFileSync(join(root, 'dist/esm/register.mjs'), `import { createRequire } from 'node:module'\ncreateRequire(import.meta.url)('../cjs/register.js')\n`)
+writeFileSync(join(root, 'dist/esm/register.d.mts'), `export {}\n`)
 console.log(`dist/: cjs + esm (${names.join(', ')})`)

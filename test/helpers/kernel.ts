@@ -1,6 +1,6 @@
 // Independent views of a socket's keepalive state: they never call
 // tcp-keepalive, so a bug in our getsockopt path cannot hide a bug in set.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -77,9 +77,14 @@ export function peekChildSockopt(pid: number, fd: number): PeekedState | null {
 
 /** The fd of this process's TCP socket with these ports (/proc/net/tcp inode, then /proc/self/fd). */
 export function fdByPorts(localPort: number, remotePort: number): number | null {
+  return fdOfProcessByPorts('self', localPort, remotePort)
+}
+
+/** The same for another process (its /proc/PID/net and /proc/PID/fd). */
+export function fdOfProcessByPorts(pid: number | 'self', localPort: number, remotePort: number): number | null {
   const hex = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0')
   const inodes = new Set<string>()
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
     let text = ''
     try {
       text = readFileSync(file, 'utf8')
@@ -93,10 +98,16 @@ export function fdByPorts(localPort: number, remotePort: number): number | null 
     }
   }
   if (inodes.size === 0) return null
-  for (const name of readdirSync('/proc/self/fd')) {
+  let fds: string[] = []
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`)
+  } catch {
+    return null
+  }
+  for (const name of fds) {
     let link = ''
     try {
-      link = readlinkSync(`/proc/self/fd/${name}`)
+      link = readlinkSync(`/proc/${pid}/fd/${name}`)
     } catch {
       continue
     }
@@ -169,4 +180,52 @@ export function kernelViewByPorts(localPort: number, remotePort: number): Peeked
   }
   const fd = fdByPorts(localPort, remotePort)
   return fd === null ? null : peekSockopt(fd)
+}
+
+export interface ChildPeeker {
+  /** The kernel's keepalive settings of a child's TCP socket with these ports; null: no such socket. */
+  view(pid: number, localPort: number, remotePort: number): Promise<PeekedState | null>
+  close(): void
+}
+
+/**
+ * Reads CHILD processes' sockets by ports (/proc/PID/net, /proc/PID/fd, then
+ * pidfd_getfd) through one long-lived reader, for runs with many reads: the
+ * child's runtime (another Node, Bun, Deno) is never asked. null where no
+ * observer exists here.
+ */
+export function childPeeker(): ChildPeeker | null {
+  if (!procObserver.available) {
+    notRun(procObserver)
+    return null
+  }
+  const reader = spawn('python3', [PEEK, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const waiting: Array<(line: string) => void> = []
+  let pending = ''
+  reader.stdout.setEncoding('utf8')
+  reader.stdout.on('data', (chunk: string) => {
+    pending += chunk
+    let i
+    while ((i = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, i)
+      pending = pending.slice(i + 1)
+      waiting.shift()?.(line)
+    }
+  })
+  return {
+    async view(pid, localPort, remotePort) {
+      const fd = fdOfProcessByPorts(pid, localPort, remotePort)
+      if (fd === null) return null
+      const line = await new Promise<string>((resolve) => {
+        waiting.push(resolve)
+        reader.stdin.write(`${pid} ${fd}\n`)
+      })
+      const answer = JSON.parse(line) as PeekedState | { error: string }
+      if ('error' in answer) throw new Error(`peek_sockopt.py: ${answer.error}`)
+      return answer
+    },
+    close() {
+      reader.stdin.end()
+    },
+  }
 }

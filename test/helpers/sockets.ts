@@ -33,3 +33,14 @@ export function fdOf(socket: net.Socket): number {
   // to an independent observer.
   return (socket as unknown as { _handle: { fd: number } })._handle.fd
 }
+
+/**
+ * This process's connected socket with these ports, found among Node's active
+ * handles: lets a test read a socket that a library opened for it through the
+ * public API, on every OS, where no outside observer exists.
+ */
+export function socketByPorts(localPort: number, remotePort: number): net.Socket | null {
+  const active = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()
+  for (const h of active) if (h instanceof net.Socket && h.localPort === localPort && h.remotePort === remotePort) return h
+  return null
+}
