@@ -210,14 +210,31 @@ function unpatchConnect(): void {
 // net.Server emits 'connection', before the user's handler sees them.
 type EmitFn = (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean
 let emitNext: EmitFn | null = null
+const EMIT_PROBE = Symbol('tcp-keepalive.probe')
+let emitProbeHit = false
 function serverEmitWrapper(this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
+  if (event === EMIT_PROBE) {
+    emitProbeHit = true
+    return false
+  }
   if (event === 'connection' && hookSet !== null && registry.hooks === hookSet) dispatchServer({ socket: args[0] })
   return (emitNext as EmitFn).call(this, event, ...args)
 }
 function patchServerEmit(): void {
   const proto = net.Server.prototype as unknown as { emit: EmitFn }
-  if (proto.emit === serverEmitWrapper) return
-  emitNext = proto.emit
+  const current = proto.emit
+  if (current === serverEmitWrapper) return
+  if (emitNext !== null && current !== emitNext) {
+    // Wrapped by someone since: reuse ours if it is still in their chain (one layer, as for connect).
+    emitProbeHit = false
+    try {
+      current.call(new net.Server(), EMIT_PROBE)
+    } catch {
+      // a wrapper that refuses an unknown event: treat ours as gone
+    }
+    if (emitProbeHit) return
+  }
+  emitNext = current
   proto.emit = serverEmitWrapper
 }
 function unpatchServerEmit(): void {

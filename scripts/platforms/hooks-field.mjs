@@ -54,6 +54,21 @@ const port = plainServer.address().port
 const opts = { idle: 6000, interval: 2000, count: 3 }
 const beforeConnect = net.Socket.prototype.connect
 const beforeTls = tls.connect
+const beforeEmit = net.Server.prototype.emit
+
+// Another patcher (an APM) wrapping and unwrapping around install/uninstall
+// cycles: our part of each chain stays one layer, every original comes back.
+for (let i = 0; i < 20000; i++) {
+  const h = install(opts, { server: true })
+  const saved = [net.Socket.prototype.connect, net.Server.prototype.emit, tls.connect]
+  net.Socket.prototype.connect = function (...a) { return saved[0].apply(this, a) }
+  net.Server.prototype.emit = function (...a) { return saved[1].apply(this, a) }
+  tls.connect = function (...a) { return saved[2].apply(this, a) }
+  h.uninstall()
+  ;[net.Socket.prototype.connect, net.Server.prototype.emit, tls.connect] = saved
+}
+check('20000 install/wrap/uninstall/unwrap cycles restore connect, emit and tls.connect',
+  net.Socket.prototype.connect === beforeConnect && net.Server.prototype.emit === beforeEmit && tls.connect === beforeTls)
 const accepted = once(plainServer, 'connection')
 const handle = install(opts, { server: true })
 
@@ -102,6 +117,7 @@ if (net.Socket.prototype.setKeepAlive.length >= 4) {
 handle.uninstall()
 check('uninstall() restores Socket.prototype.connect', net.Socket.prototype.connect === beforeConnect)
 check('uninstall() leaves tls.connect as it was', tls.connect === beforeTls)
+check('uninstall() restores net.Server.prototype.emit', net.Server.prototype.emit === beforeEmit)
 const after = new net.Socket().connect(port, '127.0.0.1')
 await once(after, 'connect')
 check('after uninstall() new sockets are untouched', getKeepAlive(after).enabled === false, getKeepAlive(after))
