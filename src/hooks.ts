@@ -158,6 +158,9 @@ function connectWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
   else if (hookSet !== null && registry.hooks === hookSet) {
     const current = registry.current
     if (current !== null) current.configure(this, 'client')
+  } else if (!connectPatched && (net.Socket.prototype as unknown as { connect: unknown }).connect === connectWrapper) {
+    // Left as a pass-through under someone's wrapper, and on top again now they unwrapped: step out.
+    ;(net.Socket.prototype as unknown as { connect: unknown }).connect = connectNext
   }
   return (connectNext as ConnectFn).apply(this, args)
 }
@@ -217,7 +220,12 @@ function serverEmitWrapper(this: net.Server, event: string | symbol, ...args: un
     emitProbeHit = true
     return false
   }
-  if (event === 'connection' && hookSet !== null && registry.hooks === hookSet) dispatchServer({ socket: args[0] })
+  if (hookSet !== null && registry.hooks === hookSet) {
+    if (event === 'connection') dispatchServer({ socket: args[0] })
+  } else if ((net.Server.prototype as unknown as { emit: unknown }).emit === serverEmitWrapper) {
+    // A pass-through on top again (see connectWrapper): step out.
+    ;(net.Server.prototype as unknown as { emit: unknown }).emit = emitNext
+  }
   return (emitNext as EmitFn).call(this, event, ...args)
 }
 function patchServerEmit(): void {

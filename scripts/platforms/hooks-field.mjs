@@ -67,6 +67,13 @@ for (let i = 0; i < 20000; i++) {
   h.uninstall()
   ;[net.Socket.prototype.connect, net.Server.prototype.emit, tls.connect] = saved
 }
+// A wrapper of ours left under theirs at uninstall steps out at its next call.
+try {
+  new net.Socket().connect({})
+} catch {
+  // ERR_MISSING_ARGS: no I/O
+}
+new net.Server().emit('tcp-keepalive-check')
 check('20000 install/wrap/uninstall/unwrap cycles restore connect, emit and tls.connect',
   net.Socket.prototype.connect === beforeConnect && net.Server.prototype.emit === beforeEmit && tls.connect === beforeTls)
 const accepted = once(plainServer, 'connection')
