@@ -16,14 +16,13 @@
 // there first, and dispatch to the newest install() of any copy (registry.ts).
 // No structure here holds a socket: listeners and state live on the socket
 // itself, so they die with it.
-import dc = require('node:diagnostics_channel')
 import net = require('node:net')
 import { applyFromHook, applyNormalized, isExplicit } from './apply'
 import { applicableRecommended } from './defaults'
 import { invalidType, makeError, reportError, type ErrorSink } from './errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from './options'
 import { registry, type HookSet, type Installation } from './registry'
-import { connectPublishes, hookPaths } from './runtime'
+import { channels, connectPublishes, hookPaths } from './runtime'
 import { claim, type InternalSocket } from './socket'
 
 /** What a per-socket chooser learns about the connection. */
@@ -132,10 +131,14 @@ let hookSet: HookSet | null = null
 function dispatchClient(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
   const current = registry.current
-  if (current !== null && socket instanceof net.Socket) {
-    if (connectPatched) checkConnectPatch()
-    current.configure(socket, 'client')
-  }
+  if (current !== null && socket instanceof net.Socket) current.configure(socket, 'client')
+}
+// `net.client.socket`. Where connect is wrapped (Node 18, 20), net.connect()
+// publishes just before it calls socket.connect(), which our wrapper sees:
+// the channel then only checks that the wrapper is still in place.
+function dispatchNetClient(message: unknown): void {
+  if (connectPatched && checkConnectPatch()) return
+  dispatchClient(message)
 }
 function dispatchServer(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
@@ -197,9 +200,9 @@ function patchConnect(): void {
 // Called per client socket (one comparison): a patcher that replaced
 // Socket.prototype.connect with what was there before us does not drop us
 // for good.
-function checkConnectPatch(): void {
-  if ((net.Socket.prototype as unknown as { connect: unknown }).connect === lastSeenConnect) return
-  patchConnect()
+function checkConnectPatch(): boolean {
+  if ((net.Socket.prototype as unknown as { connect: unknown }).connect !== lastSeenConnect) patchConnect()
+  return lastSeenConnect === connectWrapper
 }
 
 function unpatchConnect(): void {
@@ -253,9 +256,9 @@ function unpatchServerEmit(): void {
 let warnedUnreachable = false
 
 function setUpHooks(): HookSet {
-  dc.subscribe('net.client.socket', dispatchClient)
-  dc.subscribe('net.server.socket', dispatchServer)
-  dc.subscribe('undici:client:connected', dispatchClient)
+  channels.client.subscribe(dispatchNetClient)
+  channels.server.subscribe(dispatchServer)
+  channels.undici.subscribe(dispatchClient)
   const patch = !connectPublishes()
   if (patch) patchConnect()
   const serverPatch = hookPaths.server === 'patch'
@@ -270,9 +273,9 @@ function setUpHooks(): HookSet {
   const set: HookSet = {
     revision: HOOKS_REVISION,
     teardown() {
-      dc.unsubscribe('net.client.socket', dispatchClient)
-      dc.unsubscribe('net.server.socket', dispatchServer)
-      dc.unsubscribe('undici:client:connected', dispatchClient)
+      channels.client.unsubscribe(dispatchNetClient)
+      channels.server.unsubscribe(dispatchServer)
+      channels.undici.unsubscribe(dispatchClient)
       if (patch) unpatchConnect()
       if (serverPatch) unpatchServerEmit()
       if (hookSet === set) hookSet = null

@@ -27,6 +27,16 @@ export interface HookPaths {
   readonly unreachable: readonly string[]
 }
 
+// The channels the hooks use, held for the life of the process and
+// subscribed through these objects: Node 18's registry of channels can drop a
+// name whose subscribers came and went, and then hand out a new object for it
+// that net, holding the old one, never publishes on.
+export const channels = {
+  client: dc.channel('net.client.socket'),
+  server: dc.channel('net.server.socket'),
+  undici: dc.channel('undici:client:connected'),
+}
+
 // Does Socket.prototype.connect publish `net.client.socket` itself (Node 22+)?
 // Probed once, without I/O: connect() with neither port nor path throws
 // ERR_MISSING_ARGS, and where Node publishes it does so before that check.
@@ -38,13 +48,13 @@ export function connectPublishes(): boolean {
     seen = true
   }
   const s = new net.Socket()
-  dc.subscribe('net.client.socket', probe)
+  channels.client.subscribe(probe)
   try {
     ;(s.connect as (o: object) => unknown)({})
   } catch {
     // expected: ERR_MISSING_ARGS
   } finally {
-    dc.unsubscribe('net.client.socket', probe)
+    channels.client.unsubscribe(probe)
     s.destroy()
   }
   publishes = seen
