@@ -1,4 +1,5 @@
 import { native, type NativeBinding } from './binding'
+import { hookPaths, NODE_TIMING, type HookPaths } from './runtime'
 
 export type KeepAliveOptionName = 'idle' | 'interval' | 'count' | 'userTimeout'
 
@@ -31,12 +32,15 @@ export interface Capabilities {
   readonly userTimeoutOption: string | null
   /** Why the addon did not load, when `native` is false. */
   readonly reason: string | null
+  /** Which sockets install() reaches in this runtime, and how. */
+  readonly hooks: HookPaths
 }
 
 // Without the addon only Node's socket.setKeepAlive(true, ms) is reachable: it
 // sets the idle time in whole seconds. The bounds are the kernel's, which Node
 // would otherwise hit silently (it ignores setsockopt failures).
 const FALLBACK_IDLE_MAX_S = process.platform === 'linux' ? 32767 : process.platform === 'win32' ? 4294967 : 2147483
+const FALLBACK_COUNT_MAX = process.platform === 'linux' ? 127 : process.platform === 'win32' ? 255 : 2147483647
 
 function buildCapabilities(binding: NativeBinding | null, reason: string | null): Capabilities {
   if (binding) {
@@ -59,6 +63,7 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
       }),
       userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
       reason: null,
+      hooks: hookPaths,
     })
   }
   const none = Object.freeze({ min: 0, max: 0 })
@@ -66,12 +71,20 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
     native: false,
     platform: process.platform,
     idle: true,
-    interval: false,
-    count: false,
+    // Node 24.19+/26.4+ set interval and count per socket too (socket.setKeepAlive's 4-argument form).
+    interval: NODE_TIMING,
+    count: NODE_TIMING,
     userTimeout: false,
-    limits: Object.freeze({ idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }), interval: none, count: none, userTimeout: none, dropTime: null }),
+    limits: Object.freeze({
+      idle: Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }),
+      interval: NODE_TIMING ? Object.freeze({ min: 1, max: FALLBACK_IDLE_MAX_S * 1000 }) : none,
+      count: NODE_TIMING ? Object.freeze({ min: 1, max: FALLBACK_COUNT_MAX }) : none,
+      userTimeout: none,
+      dropTime: null,
+    }),
     userTimeoutOption: null,
     reason,
+    hooks: hookPaths,
   })
 }
 

@@ -12,6 +12,7 @@ export type KeepAliveErrorCode =
   | 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND'
   | 'ERR_TCP_KEEPALIVE_UNSUPPORTED'
   | 'ERR_TCP_KEEPALIVE_UNDICI_MISSING'
+  | 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED'
 
 /** An OS call failed: `code` is the errno name (`EINVAL`), as on Node's own system errors. */
 export interface KeepAliveSystemError extends Error {
@@ -70,8 +71,10 @@ export function reportError(err: Error, onError?: ErrorSink, socket?: net.Socket
     onError(err, socket)
     return
   }
-  const code = (err as { code?: string }).code ?? 'UNKNOWN'
-  if (warned.has(code)) return
-  warned.add(code)
-  process.emitWarning(`tcp-keepalive could not configure a socket: ${err.message}`, { type: 'TcpKeepAliveWarning', code })
+  const code = (err as { code?: unknown }).code
+  // Per code; an error without one (a chooser's own throw) is its own slot, by message.
+  const key = typeof code === 'string' ? code : `${err.name}: ${err.message}`
+  if (warned.has(key)) return
+  warned.add(key)
+  process.emitWarning(`tcp-keepalive could not configure a socket: ${err.message}`, { type: 'TcpKeepAliveWarning', code: typeof code === 'string' ? code : 'UNKNOWN' })
 }

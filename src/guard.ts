@@ -1,46 +1,93 @@
-import type net = require('node:net')
+// Node's own socket.setKeepAlive(), once this library has configured a socket.
+//
+// Node's setKeepAlive(true, ms) also forces TCP_KEEPINTVL=1 s and TCP_KEEPCNT=10
+// (Node 20 and later) and http agents call it every time a socket returns to
+// the pool. Node also skips the system call when its own cache says nothing
+// changed, and its cache knows nothing of what we set. So a per-socket
+// override forwards every argument to Node, then makes the call true:
+// - enable false: probes off (even when Node thought they were off already);
+// - enable true with interval or count given (Node 24.19+/26.4+ take them):
+//   the caller's timing stands and is what a later re-apply restores;
+// - enable true otherwise (what agents and undici call): probes on, with our
+//   idle, interval and count.
+import net = require('node:net')
 import { native, type NativeBinding } from './binding'
 import { reportError } from './errors'
-import { applyNative } from './marshal'
+import { applyNative, readNative } from './marshal'
 import { UNSET } from './options'
-import { kState, needsCheck, targetOf, type InternalSocket, type SocketState } from './socket'
+import { NODE_TIMING } from './runtime'
+import { kState, needsCheck, targetOf, type InternalSocket } from './socket'
 
-// Node's socket.setKeepAlive(true, ms) also forces TCP_KEEPINTVL=1 s and
-// TCP_KEEPCNT=10 and http agents call it every time a socket returns to the
-// pool. A per-socket override re-applies our timing after Node's call, so the
-// last explicit word on timing stays ours; enable=false still turns it off.
-function guardedSetKeepAlive(this: InternalSocket, enable?: boolean, initialDelay?: number): InternalSocket {
+
+type NodeSetKeepAlive = (this: unknown, ...args: unknown[]) => unknown
+
+function guardedSetKeepAlive(this: InternalSocket, ...args: unknown[]): InternalSocket {
   // The own property shadows the class's method, which is the one to run first.
-  ;(Object.getPrototypeOf(this) as net.Socket).setKeepAlive.call(this, enable, initialDelay)
-  // Still connecting: Node applies its call at 'connect' and our deferred apply runs after it.
-  if (enable && this[kState]?.applied && native.binding && !this.destroyed) guardedReapply(this)
+  ;((Object.getPrototypeOf(this) as net.Socket).setKeepAlive as NodeSetKeepAlive).apply(this, args)
+  afterNodeCall(this, args)
   return this
 }
 
 // One shared function, not a closure per socket: this runs for every
-// connection a hook configures.
+// connection a hook configures. Never throws: an object that refuses the
+// override (an http2 session's socket proxy refuses even reading
+// setKeepAlive) cannot have Node's method called through it either.
 export function guard(socket: InternalSocket): void {
-  if (socket.setKeepAlive === guardedSetKeepAlive) return
-  if (Object.prototype.hasOwnProperty.call(socket, 'setKeepAlive')) {
-    // Someone else already overrides it on this socket: wrap theirs.
-    const theirs = socket.setKeepAlive
-    socket.setKeepAlive = function setKeepAlive(this: InternalSocket, enable?: boolean, initialDelay?: number) {
-      theirs.call(this, enable, initialDelay)
-      if (enable && this[kState]?.applied && native.binding && !this.destroyed) guardedReapply(this)
-      return this
+  try {
+    if (socket.setKeepAlive === guardedSetKeepAlive) return
+    if (Object.prototype.hasOwnProperty.call(socket, 'setKeepAlive')) {
+      // Someone else already overrides it on this socket: wrap theirs.
+      const theirs = socket.setKeepAlive as unknown as NodeSetKeepAlive
+      socket.setKeepAlive = function setKeepAlive(this: InternalSocket, ...args: unknown[]) {
+        theirs.apply(this, args)
+        afterNodeCall(this, args)
+        return this
+      } as unknown as InternalSocket['setKeepAlive']
+      return
     }
-    return
+    socket.setKeepAlive = guardedSetKeepAlive as unknown as InternalSocket['setKeepAlive']
+  } catch {
+    // Left unguarded; see above.
   }
-  socket.setKeepAlive = guardedSetKeepAlive
 }
 
-function guardedReapply(socket: InternalSocket): void {
-  const binding = native.binding as NativeBinding
+function afterNodeCall(socket: InternalSocket, args: unknown[]): void {
+  const st = socket[kState]
+  const binding = native.binding as NativeBinding | null
+  // Still connecting: Node applies its call at 'connect' and our deferred apply runs after it.
+  if (st === undefined || !st.applied || binding === null || socket.destroyed || socket._handle === null || socket.connecting) return
+  let enable = args[0]
+  let explicitTiming = false
+  if (NODE_TIMING) {
+    let interval = args[2]
+    let count = args[3]
+    if (enable !== null && typeof enable === 'object') {
+      const o = enable as { enable?: unknown; interval?: unknown; count?: unknown }
+      enable = o.enable
+      interval = o.interval
+      count = o.count
+    }
+    explicitTiming = interval !== undefined || count !== undefined
+  }
   try {
     const target = targetOf(socket)
-    const st = socket[kState] as SocketState
-    if (target !== null) applyNative(binding, target, needsCheck(socket), { enable: UNSET, idle: st.idle, interval: st.interval, count: st.count, userTimeout: UNSET })
+    if (target === null) return
+    const check = needsCheck(socket)
+    if (!enable) {
+      applyNative(binding, target, check, { enable: 0, idle: UNSET, interval: UNSET, count: UNSET, userTimeout: UNSET })
+      st.enable = 0
+    } else if (explicitTiming) {
+      // Node has set the caller's timing; make it ours, so a later 2-argument call keeps it.
+      const slots = readNative(binding, target, check)
+      st.enable = 1
+      if ((slots[2] as number) >= 0) st.idle = slots[2] as number
+      if ((slots[3] as number) >= 0) st.interval = slots[3] as number
+      if ((slots[4] as number) >= 0) st.count = slots[4] as number
+    } else {
+      applyNative(binding, target, check, { enable: 1, idle: st.idle, interval: st.interval, count: st.count, userTimeout: UNSET })
+      st.enable = 1
+    }
   } catch (err) {
-    reportError(err as Error)
+    reportError(err as Error, st.onError, socket)
   }
 }

@@ -1,28 +1,29 @@
 // Reaching the sockets other code opens.
 //
-// Which mechanism covers which path (measured on Node 20.20):
-// - net.connect / net.createConnection, http.request with any agent (also
-//   `agent: false`), built-in fetch over http: diagnostics_channel
-//   `net.client.socket`, published when the socket is created.
+// Which mechanism covers which path:
+// - every client socket on Node 22 and later (net.connect, new net.Socket()
+//   .connect(), tls.connect, http/https with any agent, built-in fetch):
+//   diagnostics_channel `net.client.socket`, which Socket.prototype.connect
+//   publishes there.
+// - Node 18 and 20 publish it from net.connect() only, and Bun publishes
+//   nothing: there the hooks wrap Socket.prototype.connect (tls.connect goes
+//   through it too). Which case holds is probed once, by behaviour.
 // - built-in fetch (either scheme): `undici:client:connected`.
-// - tls.connect, and so https.request with any agent: no channel on Node 20,
-//   so install() wraps the `tls.connect` export (https and undici call it
-//   through the same module object; ESM named imports are synced too). uninstall() puts the original back, or,
-//   if someone wrapped it after us, leaves a pass-through.
 // - accepted sockets ({ server: true }): `net.server.socket`.
-// A socket reached by two paths is configured once (a per-socket mark).
+// A connection reached by two paths is configured once.
 //
-// No structure here holds a socket: the channel callbacks and the 'connect'
-// listener live on the socket itself, so they die with it.
-import dc = require('node:diagnostics_channel')
-import { syncBuiltinESMExports } from 'node:module'
+// The hooks are set up once per process, whichever copy of this package gets
+// there first, and dispatch to the newest install() of any copy (registry.ts).
+// No structure here holds a socket: listeners and state live on the socket
+// itself, so they die with it.
 import net = require('node:net')
-import tls = require('node:tls')
-import { applyNormalized } from './apply'
+import { applyFromHook, applyNormalized, isExplicit } from './apply'
 import { applicableRecommended } from './defaults'
 import { invalidType, makeError, reportError, type ErrorSink } from './errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from './options'
-import { claim } from './socket'
+import { registry, type HookSet, type Installation } from './registry'
+import { channels, connectPublishes, hookPaths } from './runtime'
+import { claim, type InternalSocket } from './socket'
 
 /** What a per-socket chooser learns about the connection. */
 export interface SocketInfo {
@@ -61,19 +62,18 @@ interface Config {
   onError: ((err: Error, socket: net.Socket) => void) | undefined
   /** fail() bound to this config, made once: no closure per socket. */
   sink: ErrorSink
+  /** The chooser run at 'connect' for a client socket reached before it (made once). */
+  deferred: ((socket: net.Socket) => Normalized | null) | null
 }
 
-function makeConfig(fields: Omit<Config, 'sink'>): Config {
+function makeConfig(fields: Omit<Config, 'sink' | 'deferred'>): Config {
   const config = fields as Config
   config.sink = (err, socket) => fail(config, err, socket)
+  config.deferred = config.choose === null ? null : (socket) => choose(config, socket as Marked, 'client')
   return config
 }
 
 type Marked = net.Socket & { _host?: string | null; servername?: string | false | null }
-
-let active: Config | null = null
-let originalTlsConnect: typeof tls.connect | null = null
-let wrappedTlsConnect: typeof tls.connect | null = null
 
 function infoOf(socket: Marked, direction: 'client' | 'server'): SocketInfo {
   const servername = typeof socket.servername === 'string' ? socket.servername : undefined
@@ -98,89 +98,210 @@ function fail(config: Config, err: unknown, socket: net.Socket): void {
   }
 }
 
-function chooseAndApply(config: Config, socket: Marked, direction: 'client' | 'server'): void {
-  if (socket.destroyed || !config.choose) return
+function choose(config: Config, socket: Marked, direction: 'client' | 'server'): Normalized | null {
+  if (socket.destroyed || !config.choose || isExplicit(socket)) return null
   try {
     const chosen = config.choose(socket, infoOf(socket, direction))
-    if (chosen === false || chosen === undefined) return
-    applyNormalized(socket, normalizeOptions(chosen, 'chooser result'))
+    if (chosen === false || chosen === undefined) return null
+    return normalizeOptions(chosen, 'chooser result')
   } catch (err) {
     fail(config, err, socket)
+    return null
   }
 }
 
-function configure(socket: Marked, direction: 'client' | 'server'): void {
-  const config = active
-  if (!config) return
+function configure(config: Config, socket: net.Socket, direction: 'client' | 'server'): void {
   if (direction === 'client' ? !config.client : !config.server) return
-  if (!claim(socket)) return
-  if (config.fixed) {
-    try {
-      applyNormalized(socket, config.fixed, config.sink)
-    } catch (err) {
-      fail(config, err, socket)
-    }
-    return
-  }
+  const s = socket as InternalSocket
+  // An explicit call (setKeepAlive, withKeepAlive, connector) made the socket the user's, whatever the order.
+  if (s.destroyed || isExplicit(s) || !claim(s)) return
   // A chooser sees the connected socket (addresses, servername); the client
   // channel publishes before connect() has even started.
-  if (socket.connecting || socket.remotePort === undefined) socket.once('connect', () => chooseAndApply(config, socket, direction))
-  else chooseAndApply(config, socket, direction)
+  const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : (x: net.Socket) => choose(config, x as Marked, direction)
+  applyFromHook(s, config.fixed, chooser, config.sink)
 }
 
-function onClientSocket(message: unknown): void {
+// ---- The hooks: one set per process (registry.hooks), dispatching to registry.current.
+
+/** Raised when a copy's hooks reach more than an older copy's do: the newer takes over. */
+const HOOKS_REVISION = 2
+
+let hookSet: HookSet | null = null
+
+function dispatchClient(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
-  if (socket instanceof net.Socket) configure(socket, 'client')
+  const current = registry.current
+  if (current !== null && socket instanceof net.Socket) current.configure(socket, 'client')
 }
-function onServerSocket(message: unknown): void {
+// `net.client.socket`. Where connect is wrapped (Node 18, 20), net.connect()
+// publishes just before it calls socket.connect(), which our wrapper sees:
+// the channel then only checks that the wrapper is still in place.
+function dispatchNetClient(message: unknown): void {
+  if (connectPatched && checkConnectPatch()) return
+  dispatchClient(message)
+}
+function dispatchServer(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
-  if (socket instanceof net.Socket) configure(socket, 'server')
+  const current = registry.current
+  if (current !== null && socket instanceof net.Socket) current.configure(socket, 'server')
 }
 
-function makeTlsWrapper(original: typeof tls.connect): typeof tls.connect {
-  return function connect(this: unknown, ...args: unknown[]) {
-    const socket = (original as (...a: unknown[]) => tls.TLSSocket).apply(this, args)
-    if (active) configure(socket, 'client')
-    return socket
-  } as typeof tls.connect
-}
+// The wrapper of Socket.prototype.connect where Node does not publish: one
+// function per copy for the life of the process, so our part of any chain of
+// wrappers is at most this one layer, whatever other patchers do.
+type ConnectFn = (this: net.Socket, ...args: unknown[]) => net.Socket
+let connectNext: ConnectFn | null = null
+let connectPatched = false
+let lastSeenConnect: unknown = null
+let probing = false
+let probeHit = false
 
-function subscribe(): void {
-  dc.subscribe('net.client.socket', onClientSocket)
-  dc.subscribe('net.server.socket', onServerSocket)
-  dc.subscribe('undici:client:connected', onClientSocket)
-  originalTlsConnect = tls.connect
-  wrappedTlsConnect = makeTlsWrapper(originalTlsConnect)
-  tls.connect = wrappedTlsConnect
-  // ESM `import { connect } from 'node:tls'` bindings follow the CJS exports only when told to.
-  syncBuiltinESMExports()
-}
-
-function unsubscribe(): void {
-  dc.unsubscribe('net.client.socket', onClientSocket)
-  dc.unsubscribe('net.server.socket', onServerSocket)
-  dc.unsubscribe('undici:client:connected', onClientSocket)
-  // Only undo our own wrapper; a later wrapper keeps working because ours
-  // checks `active` and passes through once uninstalled.
-  if (tls.connect === wrappedTlsConnect && originalTlsConnect) {
-    tls.connect = originalTlsConnect
-    syncBuiltinESMExports()
+function connectWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
+  if (probing) probeHit = true
+  else if (hookSet !== null && registry.hooks === hookSet) {
+    const current = registry.current
+    if (current !== null) current.configure(this, 'client')
+  } else if (!connectPatched && (net.Socket.prototype as unknown as { connect: unknown }).connect === connectWrapper) {
+    // Left as a pass-through under someone's wrapper, and on top again now they unwrapped: step out.
+    ;(net.Socket.prototype as unknown as { connect: unknown }).connect = connectNext
   }
-  originalTlsConnect = null
-  wrappedTlsConnect = null
+  return (connectNext as ConnectFn).apply(this, args)
+}
+
+// Is our wrapper still called when Socket.prototype.connect is? (Someone may
+// have wrapped it after us, or put back what was there before us.)
+function wrapperReached(): boolean {
+  probeHit = false
+  probing = true
+  const s = new net.Socket()
+  try {
+    ;(s.connect as (o: object) => unknown)({})
+  } catch {
+    // expected: ERR_MISSING_ARGS
+  } finally {
+    probing = false
+    s.destroy()
+  }
+  return probeHit
+}
+
+function patchConnect(): void {
+  const proto = net.Socket.prototype as unknown as { connect: ConnectFn }
+  const current = proto.connect
+  connectPatched = true
+  lastSeenConnect = current
+  if (current === connectWrapper) return
+  if (connectNext !== null && (current === connectNext ? false : wrapperReached())) return
+  connectNext = current
+  proto.connect = connectWrapper
+  lastSeenConnect = connectWrapper
+}
+
+// Called per client socket (one comparison): a patcher that replaced
+// Socket.prototype.connect with what was there before us does not drop us
+// for good.
+function checkConnectPatch(): boolean {
+  if ((net.Socket.prototype as unknown as { connect: unknown }).connect !== lastSeenConnect) patchConnect()
+  return lastSeenConnect === connectWrapper
+}
+
+function unpatchConnect(): void {
+  const proto = net.Socket.prototype as unknown as { connect: ConnectFn }
+  connectPatched = false
+  // Someone wrapped us: leave ours in their chain as a pass-through.
+  if (proto.connect === connectWrapper && connectNext !== null) proto.connect = connectNext
+}
+
+// Bun publishes no `net.server.socket`: accepted sockets are reached as
+// net.Server emits 'connection', before the user's handler sees them.
+type EmitFn = (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean
+let emitNext: EmitFn | null = null
+const EMIT_PROBE = Symbol('tcp-keepalive.probe')
+let emitProbeHit = false
+function serverEmitWrapper(this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
+  if (event === EMIT_PROBE) {
+    emitProbeHit = true
+    return false
+  }
+  if (hookSet !== null && registry.hooks === hookSet) {
+    if (event === 'connection') dispatchServer({ socket: args[0] })
+  } else if ((net.Server.prototype as unknown as { emit: unknown }).emit === serverEmitWrapper) {
+    // A pass-through on top again (see connectWrapper): step out.
+    ;(net.Server.prototype as unknown as { emit: unknown }).emit = emitNext
+  }
+  return (emitNext as EmitFn).call(this, event, ...args)
+}
+function patchServerEmit(): void {
+  const proto = net.Server.prototype as unknown as { emit: EmitFn }
+  const current = proto.emit
+  if (current === serverEmitWrapper) return
+  if (emitNext !== null && current !== emitNext) {
+    // Wrapped by someone since: reuse ours if it is still in their chain (one layer, as for connect).
+    emitProbeHit = false
+    try {
+      current.call(new net.Server(), EMIT_PROBE)
+    } catch {
+      // a wrapper that refuses an unknown event: treat ours as gone
+    }
+    if (emitProbeHit) return
+  }
+  emitNext = current
+  proto.emit = serverEmitWrapper
+}
+function unpatchServerEmit(): void {
+  const proto = net.Server.prototype as unknown as { emit: EmitFn }
+  if (proto.emit === serverEmitWrapper && emitNext !== null) proto.emit = emitNext
+}
+
+let warnedUnreachable = false
+
+function setUpHooks(): HookSet {
+  channels.client.subscribe(dispatchNetClient)
+  channels.server.subscribe(dispatchServer)
+  channels.undici.subscribe(dispatchClient)
+  const patch = !connectPublishes()
+  if (patch) patchConnect()
+  const serverPatch = hookPaths.server === 'patch'
+  if (serverPatch) patchServerEmit()
+  if (hookPaths.unreachable.length > 0 && !warnedUnreachable) {
+    warnedUnreachable = true
+    process.emitWarning(`tcp-keepalive: install() cannot reach ${hookPaths.unreachable.join(' nor ')} in ${hookPaths.runtime === 'bun' ? 'Bun' : 'Deno'}.`, {
+      type: 'TcpKeepAliveWarning',
+      code: 'TCP_KEEPALIVE_UNREACHABLE',
+    })
+  }
+  const set: HookSet = {
+    revision: HOOKS_REVISION,
+    teardown() {
+      channels.client.unsubscribe(dispatchNetClient)
+      channels.server.unsubscribe(dispatchServer)
+      channels.undici.unsubscribe(dispatchClient)
+      if (patch) unpatchConnect()
+      if (serverPatch) unpatchServerEmit()
+      if (hookSet === set) hookSet = null
+    },
+  }
+  hookSet = set
+  return set
 }
 
 /**
  * Configures every TCP connection this process opens from now on (and, with
- * `{ server: true }`, accepts). Options are validated now. Calling it again
- * replaces the options; the hooks are set up once. Without options: the
- * recommended defaults this platform supports (`recommended`).
+ * `{ server: true }`, accepts). Options are validated now. Without options:
+ * the recommended defaults this platform supports (`recommended`). Calling it
+ * again, from this copy of the package or any other, replaces the options;
+ * the hooks are set up once.
+ *
+ * Reaches the sockets of this thread only: sockets opened in worker threads
+ * are not seen by an install() in the main thread. Preload
+ * `tcp-keepalive/register` (`node --import tcp-keepalive/register`), which
+ * runs in every worker too.
  */
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
     if (!['server', 'client', 'onError'].includes(key)) {
-      throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "settings.${key}" is not an install setting. Known settings: server, client, onError`)
+      throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "settings.${key}" is not an install setting. Known settings: server, client, onError.`)
     }
   }
   const { server = false, client = true, onError } = settings
@@ -194,13 +315,22 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     server,
     onError,
   })
-  if (!active) subscribe()
-  active = config
+  const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
+  const hooks = registry.hooks
+  if (hooks === null || hooks.revision < HOOKS_REVISION) {
+    if (hooks !== null) hooks.teardown()
+    registry.hooks = setUpHooks()
+  } else if (hooks === hookSet && connectPatched) {
+    patchConnect()
+  }
+  registry.current = installation
   return {
     uninstall() {
-      if (active !== config) return
-      active = null
-      unsubscribe()
+      if (registry.current !== installation) return
+      registry.current = null
+      const set = registry.hooks
+      registry.hooks = null
+      if (set !== null) set.teardown()
     },
   }
 }
@@ -259,7 +389,7 @@ function loadUndici(): { buildConnector: (options: object) => Connector } {
   try {
     return require('undici') as { buildConnector: (options: object) => Connector }
   } catch (err) {
-    const e = makeError(Error, 'ERR_TCP_KEEPALIVE_UNDICI_MISSING', 'connector() needs the undici package: npm install undici')
+    const e = makeError(Error, 'ERR_TCP_KEEPALIVE_UNDICI_MISSING', 'connector() needs the undici package: npm install undici.')
     ;(e as Error & { cause?: unknown }).cause = err
     throw e
   }

@@ -80,7 +80,7 @@ function badNumber(value: number, c: Check, argName: string): Error {
   const name = `${argName}.${c.key}`
   if (!c.supported) {
     const why = capabilities.native ? `on ${capabilities.platform}` : `without the native addon (${capabilities.reason ?? 'not loaded'})`
-    return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `The option "${name}" is not supported ${why}`)
+    return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `The option "${name}" is not supported ${why}.`)
   }
   const integer = Number.isInteger(value) ? '' : 'an integer '
   return makeError(
@@ -90,12 +90,15 @@ function badNumber(value: number, c: Check, argName: string): Error {
   )
 }
 
+// Node's names for the same things (net.connect's options, socket.setKeepAlive's object form).
+const NODE_NAMES = new Map([['keepalive', 'enable'], ['initialdelay', 'idle'], ['keepaliveinitialdelay', 'idle'], ['keepaliveinterval', 'interval'], ['keepalivecount', 'count']])
+
 function unknownKey(argName: string, key: string): Error {
-  const hint = closest(key, KNOWN)
+  const hint = NODE_NAMES.get(key.toLowerCase()) ?? closest(key, KNOWN)
   return makeError(
     TypeError,
     'ERR_INVALID_ARG_VALUE',
-    `The property "${argName}.${key}" is not a keepalive option${hint ? `; did you mean "${hint}"?` : ''} Known options: ${[...KNOWN].join(', ')}`,
+    `The property "${argName}.${key}" is not a keepalive option.${hint ? ` Did you mean "${hint}"?` : ''} Known options: ${[...KNOWN].join(', ')}.`,
   )
 }
 

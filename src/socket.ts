@@ -4,6 +4,7 @@ import net = require('node:net')
 import { native } from './binding'
 import { invalidType, makeError, type ErrorSink } from './errors'
 import { UNSET, type Normalized } from './options'
+import { runtime } from './runtime'
 
 // Node-internal shape of net.Socket that this module relies on.
 interface SocketHandle {
@@ -28,9 +29,16 @@ export const FD_TARGET = native.binding?.capabilities.target === 'fd'
 export class SocketState {
   /** Options waiting for 'connect'. */
   pending: Normalized | undefined = undefined
+  /** `pending` came from a hook alone: an explicit call replaces it instead of merging. */
+  pendingFromHook = false
+  /** A hook's chooser waiting for 'connect' (it needs the addresses). */
+  chooser: ((socket: net.Socket) => Normalized | null) | undefined = undefined
   onError: ErrorSink | undefined = undefined
-  /** A hook has taken this socket; a second path reaching it does nothing. */
-  claimed = false
+  /** The shared 'connect' listener is on this socket. Added once: a socket may connect again. */
+  listening = false
+  /** The handle of the connection a hook configured: a second path reaching the same connection does
+   *  nothing, a reconnect (new handle) is configured again. */
+  hookHandle: object | null = null
   /** What this library last set (UNSET where never), valid when `applied`. */
   applied = false
   enable = UNSET
@@ -51,12 +59,24 @@ export function stateOf(socket: InternalSocket): SocketState {
   return state
 }
 
-/** For the hooks: true the first time a socket is claimed, false after. */
-export function claim(socket: net.Socket): boolean {
-  const state = stateOf(socket as InternalSocket)
-  if (state.claimed) return false
-  state.claimed = true
+/**
+ * For the hooks: false when a hook already configured this connection. A
+ * socket not connected yet is always claimable: a hook then only sets what
+ * waits for 'connect', so a second path reaching it replaces the same thing.
+ */
+export function claim(socket: InternalSocket): boolean {
+  const handle = socket._handle
+  if (handle === null || socket.connecting) return true
+  const state = stateOf(socket)
+  if (state.hookHandle === handle) return false
+  state.hookHandle = handle
   return true
+}
+
+/** Not a failure of this package when a hook meets it: skipped silently. */
+export function isNoise(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'ERR_TCP_KEEPALIVE_NOT_TCP' || code === 'ERR_SOCKET_CLOSED'
 }
 
 export function checkSocket(socket: unknown): InternalSocket {
@@ -68,7 +88,7 @@ export function checkSocket(socket: unknown): InternalSocket {
 export type Target = number | [string, number, string, number]
 
 export function notTcp(): Error {
-  return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe)')
+  return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe).')
 }
 
 // Handle classes by identity once seen by name: reading constructor.name
@@ -101,12 +121,15 @@ export function targetOf(socket: InternalSocket): Target | null {
   if (kindOf(handle) === Kind.Pipe) throw notTcp()
   if (FD_TARGET) {
     const fd = handle.fd
-    if (typeof fd !== 'number' || fd < 0) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'})`)
+    if (typeof fd !== 'number' || fd < 0) {
+      if (runtime === 'deno') throw makeError(Error, 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED', 'Deno does not expose the file descriptor of a net.Socket, so tcp-keepalive cannot reach it in Deno.')
+      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+    }
     return fd
   }
   const { localAddress, localPort, remoteAddress, remotePort } = socket
   if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
-    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'})`)
+    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'}).`)
   }
   return [localAddress, localPort, remoteAddress, remotePort]
 }

@@ -157,8 +157,7 @@ describe('deno', () => {
     expect(r.failed.get('net.connect')).toBeUndefined()
     expect(r.checkpoints.get('net.connect')?.map((c) => c.stage)).toEqual(['connect'])
   })
-  // expected to pass once install() reaches item 10
-  it.fails('getKeepAlive() names Deno in a specific error (known: item 10)', () => {
+  it('getKeepAlive() names Deno in a specific error', () => {
     const api = (results.get('deno') as RunResult).checkpoints.get('net.connect')?.[0]?.api as { error?: string } | undefined
     expect(api?.error).toBeDefined()
     expect(api?.error).not.toMatch(/^ERR_TCP_KEEPALIVE_NOT_TCP/)

@@ -56,8 +56,12 @@ describe('bad options', () => {
   it('enable must be a boolean', () => rejects({ enable: 1 }, 'ERR_INVALID_ARG_TYPE', /"options\.enable"/))
 
   it('unknown keys are refused, with a suggestion for typos', () => {
-    rejects({ idle: 1000, intreval: 1000 }, 'ERR_INVALID_ARG_VALUE', /"options\.intreval".*did you mean "interval"/)
-    rejects({ keepAliveInitialDelay: 1000 }, 'ERR_INVALID_ARG_VALUE', /not a keepalive option/)
+    rejects({ idle: 1000, intreval: 1000 }, 'ERR_INVALID_ARG_VALUE', /"options\.intreval" is not a keepalive option\. Did you mean "interval"\? Known options: enable, idle, interval, count, userTimeout\.$/)
+    rejects({ keepAliveInitialDelay: 1000 }, 'ERR_INVALID_ARG_VALUE', /not a keepalive option\. Did you mean "idle"\?/)
+    // Node's own names point to ours.
+    rejects({ keepAlive: true }, 'ERR_INVALID_ARG_VALUE', /"options\.keepAlive" is not a keepalive option\. Did you mean "enable"\?/)
+    rejects({ initialDelay: 1000 }, 'ERR_INVALID_ARG_VALUE', /Did you mean "idle"\?/)
+    rejects({ zzz: 1 }, 'ERR_INVALID_ARG_VALUE', /"options\.zzz" is not a keepalive option\. Known options: enable, idle, interval, count, userTimeout\.$/)
   })
 
   it.each([

@@ -116,11 +116,13 @@ describe('install()', () => {
     expectSeen(second, kernelOf(opts))
   })
 
-  it('after uninstall(), new sockets are untouched and tls.connect is the original again', async () => {
+  it('after uninstall(), new sockets are untouched; tls.connect is never replaced', async () => {
     const original = tls.connect
+    const originalConnect = net.Socket.prototype.connect
     const handle = install(opts)
-    expect(tls.connect).not.toBe(original)
+    expect(tls.connect).toBe(original)
     handle.uninstall()
+    expect(net.Socket.prototype.connect).toBe(originalConnect)
     handle.uninstall()
     expect(tls.connect).toBe(original)
     const answer = await get(httpUrl, { agent: false })

@@ -332,6 +332,6 @@ describe('tcp-keepalive/register without the native addon', () => {
     const r = spawnSync(process.execPath, ['--import', 'tcp-keepalive/register', 'app.mjs'], { cwd: bare, env: baseEnv({ ...noOverride, TCP_KEEPALIVE: 'idle=20s,interval=5s' }), encoding: 'utf8', input: 'x' })
     expect(r.status).toBe(9)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toMatch(/^tcp-keepalive\/register: TCP_KEEPALIVE: "interval=5s": The option "TCP_KEEPALIVE.interval" is not supported without the native addon \(.*\)\n$/)
+    expect(r.stderr).toMatch(/^tcp-keepalive\/register: TCP_KEEPALIVE: "interval=5s": The option "TCP_KEEPALIVE.interval" is not supported without the native addon \(.*\)\.\n$/)
   })
 })

@@ -12,15 +12,15 @@ rmSync(join(root, 'dist'), { recursive: true, force: true })
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' })
 
 // The export list comes from the built module itself, so it cannot drift.
-const names = Object.keys(createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))).filter((n) => n !== '__esModule')
+const names = Object.keys(createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))).filter((n) => n !== '__esModule' && n !== 'default')
 mkdirSync(join(root, 'dist/esm'), { recursive: true })
 writeFileSync(
   join(root, 'dist/esm/index.mjs'),
   // require() rather than `import cjs from`: tools that honour the __esModule
   // marker tsc emits would hand back exports.default (undefined) instead.
-  `import { createRequire } from 'node:module'\nconst cjs = createRequire(import.meta.url)('../cjs/index.js')\n${names.map((n) => `export const ${n} = cjs.${n}\n`).join('')}`,
+  `import { createRequire } from 'node:module'\nconst cjs = createRequire(import.meta.url)('../cjs/index.js')\n${names.map((n) => `export const ${n} = cjs.${n}\n`).join('')}export default cjs.default\n`,
 )
-writeFileSync(join(root, 'dist/esm/index.d.mts'), `export * from '../cjs/index.js'\n`)
+writeFileSync(join(root, 'dist/esm/index.d.mts'), `export * from '../cjs/index.js'\nexport { default } from '../cjs/index.js'\n`)
 // The preload exports nothing; its ESM entry runs the CommonJS one so that it
 // configures the same hooks `import 'tcp-keepalive'` returns.
 writeFileSync(join(root, 'dist/esm/register.mjs'), `import { createRequire } from 'node:module'\ncreateRequire(import.meta.url)('../cjs/register.js')\n`)

@@ -194,42 +194,13 @@ export function stagesOf(client: string): string[] {
   return POOLED.has(client) ? ['connect', 'reuse'] : ['connect']
 }
 
-// Known failures of the hooks today, by the item of their fix that makes each
-// pass (the test files mark these `it.fails` until then). Node, every version:
-const NODE_BUGS: Record<string, number> = {
-  'tls.connect wrap cycles': 2,
-  'setKeepAlive(false) after install': 4,
-  'setKeepAlive with interval and count': 4,
-  'reconnecting socket': 5,
-  'http2 setKeepAlive without install': 6,
-  'mysql2 unix socket': 7,
-  'http socketPath': 7,
-  'explicit call in a connection handler': 8,
-}
-// install() reaches only tls.connect in Bun (item 10); the cases that pass there
-// today (Unix socket, explicit calls) pass because nothing else is reached.
-const BUN_BUGS: Record<string, number> = {
-  'net.connect': 10,
-  'net.Socket().connect': 10,
-  'http agent': 10,
-  pg: 10,
-  'pg Pool': 10,
-  'postgres.js': 10,
-  ioredis: 10,
-  'reconnecting socket': 5,
-  'http2 setKeepAlive without install': 6,
-  'two copies': 10,
-  'tls.connect restored by another library': 10,
-}
-const NEW_SOCKET_CONNECT = new Set(['net.Socket().connect', 'pg', 'pg Pool', 'postgres.js'])
+// Known failures of the hooks, by the item of the fix that makes each pass
+// (the test files mark these `it.fails` until then). None today: items 1-10
+// are fixed on every runtime this suite runs.
+const NODE_BUGS: Record<string, number> = {}
+const BUN_BUGS: Record<string, number> = {}
 export function knownBug(rt: Runtime, client: string): number | null {
-  if (rt.kind === 'deno') return 10
   if (rt.kind === 'bun') return BUN_BUGS[client] ?? null
-  if (rt.major < 22 && NEW_SOCKET_CONNECT.has(client)) return 1
-  // From Node 22 a channel reaches tls.connect whatever happens to the export.
-  if (rt.major < 22 && client === 'tls.connect restored by another library') return 2
-  // On 18 and 20 install() does not see this socket at all yet (item 1).
-  if (client === 'pg unix socket') return rt.major >= 22 ? 7 : null
   return NODE_BUGS[client] ?? null
 }
 
