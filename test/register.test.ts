@@ -192,7 +192,7 @@ beforeAll(() => {
   app = mkdtempSync(join(tmpdir(), 'tka-register-'))
   mkdirSync(join(app, 'node_modules'))
   symlinkSync(root, join(app, 'node_modules', 'tcp-keepalive'), process.platform === 'win32' ? 'junction' : 'dir')
-  cpSync(join(__dirname, 'fixtures', 'register'), app, { recursive: true })
+  cpSync(join(__dirname, '..', 'scripts', 'platforms', 'register-app'), app, { recursive: true })
 })
 afterAll(() => rmSync(app, { recursive: true, force: true }))
 
@@ -315,7 +315,7 @@ describe('tcp-keepalive/register without the native addon', () => {
     cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true })
     cpSync(join(root, 'package.json'), join(pkg, 'package.json'))
     cpSync(join(root, 'node_modules', 'node-gyp-build'), join(pkg, 'node_modules', 'node-gyp-build'), { recursive: true })
-    cpSync(join(__dirname, 'fixtures', 'register'), bare, { recursive: true })
+    cpSync(join(__dirname, '..', 'scripts', 'platforms', 'register-app'), bare, { recursive: true })
   })
   afterAll(() => rmSync(bare, { recursive: true, force: true }))
   // Without the override node-gyp-build honours, which would point it at an addon elsewhere.

@@ -13,7 +13,7 @@ pkg=$("$root/scripts/platforms/stage-package.sh" "$work")
 app="$work/app"
 mkdir -p "$app/node_modules"
 mv "$pkg" "$app/node_modules/tcp-keepalive"
-cp "$root"/test/fixtures/register/* "$app/"
+cp "$root"/scripts/platforms/register-app/* "$app/"
 status=0
 for major in ${NODE_MAJORS:-18 20 22 24}; do
   node_bin=$("$root/scripts/platforms/fetch-node.sh" linux x64 "$major")
