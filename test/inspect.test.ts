@@ -184,7 +184,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
   })
 
   it('a process that does not exist: one line, exit 1', async () => {
-    const gone = spawn('true')
+    const gone = spawn(process.execPath, ['-e', ''])
     await once(gone, 'exit')
     const r = run('inspect', String(gone.pid))
     expect(r.status).toBe(1)
