@@ -1,43 +1,66 @@
 // The spread: sockets configured in bulk (install(), the preload,
 // withKeepAlive, connector) each get their idle time and probe interval drawn
-// from [90 %, 100 %] of the requested value, so that connections opened
-// together do not probe together.
+// from the whole seconds just below the request, so that connections opened
+// together do not probe, and above all do not retry, together.
 //
 // Why: connections opened in one burst (a pool warming up, a proxy's
 // upstreams) get keepalive deadlines in the same kernel timer slot, so their
-// probes leave in one timer run. On loopback and veth each packet is queued
-// to the sending CPU's backlog (net.core.netdev_max_backlog, 1000 by default)
-// and the excess is dropped; loopback does not tell TCP, so every dropped
-// probe counts as unanswered. The retries of those sockets leave together
-// again, and after `count` of them healthy connections are reset with
-// ETIMEDOUT. Spreading the deadlines over several slots keeps each burst
-// under the backlog, and spreading the interval separates the retries of
-// sockets whose first probes were dropped together.
+// probes leave in one timer run. On loopback each packet is queued to the
+// sending CPU's backlog (net.core.netdev_max_backlog, 1000 by default), the
+// excess is dropped, and TCP is not told: every dropped probe counts as
+// unanswered. The retries of the dropped sockets were armed in the same run
+// with the same interval, so they leave together again, and after `count`
+// of them healthy connections are reset with ETIMEDOUT.
 //
-// Granularity: Linux, macOS and Windows hold both times in whole seconds
-// (the API rounds up), so a draw is a whole number of seconds: drawing
-// milliseconds would only be rounded back onto the same few values. The
-// values drawn are never above what the socket would hold without the
-// spread, and never below 90 % of the request (nor the platform's minimum):
-// a dead peer is found at most 10 % earlier, never later. Below 10 s there is
-// no whole second within 10 %, and the value is kept.
+// Granularity: the kernels hold idle and interval in whole seconds (the API
+// rounds up), so a draw is a whole number of seconds; drawing milliseconds
+// would only be rounded back onto the same values. Linux's timer wheel is
+// coarser still for long timers: at HZ=250 a timer armed 16 s to 2 min ahead
+// fires on a 2.048 s grid, so a 10 % spread of a 20-30 s idle splits one
+// burst of first probes into two or three groups at most. Timers under 16 s
+// (the retries) fire on a 256 ms grid, where a one-second difference in the
+// interval always lands in another slot: that is what breaks the collisions
+// of the retries. Hence the interval is spread by at least one second (up to
+// 25 %) where 10 % is less than a second.
+//
+// Bounds: never above what the socket would hold without the spread, never
+// below 90 % of the idle asked for nor below the platform's minimum: a dead
+// peer is given up earlier, never later. An idle under 10 s and an interval
+// under 4 s have no whole second within their bound, and are kept.
 import { capabilities } from './capabilities'
 import { invalidType } from './errors'
 import { UNSET, type Normalized } from './options'
 
-/** How far below the requested value a drawn time may go. */
+/** How far below the requested value a drawn idle may go. */
 export const SPREAD_FRACTION = 0.1
+/** How far below an interval may go where 10 % is less than one second. */
+const MAX_INTERVAL_FRACTION = 0.25
 const GRANULE = 1000
 
-/** A time drawn uniformly among the whole seconds in [(1 - SPREAD_FRACTION) x ms, ms rounded up]. */
-export function drawTime(ms: number, min: number, random: () => number = Math.random): number {
+/**
+ * A time drawn uniformly among the whole seconds from `floor` to `ms`
+ * rounded up (the value the kernel would hold), and not below `min`.
+ */
+export function drawTime(ms: number, floor: number, min: number, random: () => number = Math.random): number {
   const top = Math.ceil(ms / GRANULE)
-  const bottom = Math.max(Math.ceil((ms * (1 - SPREAD_FRACTION)) / GRANULE), Math.ceil(min / GRANULE))
+  const bottom = Math.max(Math.ceil(floor / GRANULE), Math.ceil(min / GRANULE), 1)
   if (top <= bottom) return ms
   const k = bottom + Math.floor(random() * (top - bottom + 1))
   // The top value is the request itself: the kernel rounds it up the same way.
   return k >= top ? ms : k * GRANULE
 }
+
+/** The lowest idle a spread may give: 10 % below the request. */
+export const idleFloor = (ms: number): number => ms * (1 - SPREAD_FRACTION)
+/**
+ * The lowest interval: 10 % below, or one second below where 10 % is less
+ * than a second, but never more than 25 % below. Retries of sockets whose
+ * probes were dropped together leave together again unless their intervals
+ * differ, and the kernel holds whole seconds: 10 % of a 5 s interval would
+ * leave every socket at 5 s. Below 4 s an interval is kept.
+ */
+export const intervalFloor = (ms: number): number =>
+  Math.max(ms * (1 - MAX_INTERVAL_FRACTION), Math.min(ms * (1 - SPREAD_FRACTION), Math.ceil(ms / GRANULE) * GRANULE - GRANULE))
 
 /**
  * This socket's share of bulk options: idle and interval drawn per socket,
@@ -46,8 +69,8 @@ export function drawTime(ms: number, min: number, random: () => number = Math.ra
 export function spreadOf(n: Normalized): Normalized {
   if (n.enable === 0 || (n.idle === UNSET && n.interval === UNSET)) return n
   const limits = capabilities.limits
-  const idle = n.idle === UNSET ? UNSET : drawTime(n.idle, limits.idle.min)
-  const interval = n.interval === UNSET ? UNSET : drawTime(n.interval, limits.interval.min)
+  const idle = n.idle === UNSET ? UNSET : drawTime(n.idle, idleFloor(n.idle), limits.idle.min)
+  const interval = n.interval === UNSET ? UNSET : drawTime(n.interval, intervalFloor(n.interval), limits.interval.min)
   if (idle === n.idle && interval === n.interval) return n
   return { enable: n.enable, idle, interval, count: n.count, userTimeout: n.userTimeout }
 }

@@ -199,7 +199,8 @@ function tcpExt(ns) {
   const names = lines[0].split(/\s+/)
   const values = lines[1].split(/\s+/)
   const get = (k) => Number(values[names.indexOf(k)])
-  return { keepAliveProbes: get('TCPKeepAlive'), abortOnTimeout: get('TCPAbortOnTimeout') }
+  const all = Object.fromEntries(names.slice(1).map((k, i) => [k, Number(values[i + 1])]))
+  return { keepAliveProbes: get('TCPKeepAlive'), abortOnTimeout: get('TCPAbortOnTimeout'), all }
 }
 
 function diffDrops(a, b) {
@@ -362,6 +363,8 @@ async function orchestrate() {
     serverLinkDrops: after.serverLinks ? diffDrops(before.serverLinks, after.serverLinks) : null,
     keepAliveProbes: after.tcp.keepAliveProbes - before.tcp.keepAliveProbes,
     abortOnTimeout: after.tcp.abortOnTimeout - before.tcp.abortOnTimeout,
+    // Every TcpExt counter of the client's namespace that moved (loopback: the server's too).
+    tcpExt: Object.fromEntries(Object.entries(after.tcp.all).map(([k, v]) => [k, v - before.tcp.all[k]]).filter(([, d]) => d !== 0)),
     idles: connectedInfo?.idles ?? null,
     intervals: connectedInfo?.intervals ?? null,
     server: serverStats,
