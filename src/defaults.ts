@@ -13,21 +13,21 @@ export interface RecommendedKeepAlive {
  * Chosen for the idle-dropping middleboxes services sit behind (README,
  * "Recommended defaults"): the first probe at 30 s is well inside the
  * shortest limit met in practice (an AWS NLB set to its 60 s minimum), a dead
- * peer is given up after 30 s + 18 x 5 s = 2 min, and the user timeout equals
+ * peer is given up after 30 s + 6 x 15 s = 2 min, and the user timeout equals
  * that sum: on Linux TCP_USER_TIMEOUT also ends probing (the connection drops
  * at the first probe due at or after it, whatever the count), so a smaller
  * value would cut the probes short and a larger one would add probes beyond
  * the count. It also bounds unacknowledged data to the same 2 min instead of
  * Linux's ~15 min of retransmissions.
  *
- * 18 probes 5 s apart rather than 9 probes 10 s apart: the same 2 min, twice
- * the chances. Probes dropped together (connections opened in one burst, a
- * full per-CPU backlog on loopback) are retried together, and each retry
- * gets through for at most a backlog's worth of sockets; the interval's
- * spread (spread.ts) splits the retries over two 1 s apart. Measured with
- * 10 000 connections opened together (test/harness/stress/sync-probes.mjs).
+ * 15 s between probes (not 10 s): after an answered probe Linux waits one
+ * interval, then re-arms for the rest of the idle time, idle - interval.
+ * Under 16 s that timer fires on a 256 ms grid, from 16 s on a 2 s grid
+ * (timer wheel, HZ=250): with 30 - 10 = 20 s every connection's probe of
+ * every cycle lands on the same few 2 s slots, and thousands of connections
+ * fill the per-CPU backlog of loopback in one slot (README, "The spread").
  */
-export const recommended: RecommendedKeepAlive = Object.freeze({ idle: 30_000, interval: 5_000, count: 18, userTimeout: 120_000 })
+export const recommended: RecommendedKeepAlive = Object.freeze({ idle: 30_000, interval: 15_000, count: 6, userTimeout: 120_000 })
 
 const NAMES: readonly KeepAliveOptionName[] = ['idle', 'interval', 'count', 'userTimeout']
 

@@ -16,7 +16,7 @@ import { capabilities, getKeepAlive, install, parseKeepAliveEnv, recommended } f
 
 const root = join(__dirname, '..', '..')
 const linux = process.platform === 'linux'
-const R = { idle: 30_000, interval: 5000, count: 18, userTimeout: 120_000 }
+const R = { idle: 30_000, interval: 15_000, count: 6, userTimeout: 120_000 }
 
 /**
  * getKeepAlive against what was set. Linux reads back every option; elsewhere
