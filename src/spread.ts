@@ -27,9 +27,11 @@
 // below 90 % of the idle asked for nor below the platform's minimum: a dead
 // peer is given up earlier, never later. An idle under 10 s and an interval
 // under 4 s have no whole second within their bound, and are kept.
+import { backend } from './backend'
 import { capabilities } from './capabilities'
 import { invalidType } from './errors'
-import { UNSET, type Normalized } from './options'
+import type { InternalSocket } from './socket'
+import { UNSET, type Normalized } from './values'
 
 /** How far below the requested value a drawn idle may go. */
 export const SPREAD_FRACTION = 0.1
@@ -62,17 +64,58 @@ export const idleFloor = (ms: number): number => ms * (1 - SPREAD_FRACTION)
 export const intervalFloor = (ms: number): number =>
   Math.max(ms * (1 - MAX_INTERVAL_FRACTION), Math.min(ms * (1 - SPREAD_FRACTION), Math.ceil(ms / GRANULE) * GRANULE - GRANULE))
 
+/** Options made by spreadOf, so that applying them can arrange the first probe's timer. */
+const drawn = new WeakSet<Normalized>()
+
 /**
  * This socket's share of bulk options: idle and interval drawn per socket,
- * the rest as given. Returns `n` itself when nothing can be spread.
+ * the rest as given. Returns `n` itself when there is nothing to draw.
  */
 export function spreadOf(n: Normalized): Normalized {
   if (n.enable === 0 || (n.idle === UNSET && n.interval === UNSET)) return n
   const limits = capabilities.limits
   const idle = n.idle === UNSET ? UNSET : drawTime(n.idle, idleFloor(n.idle), limits.idle.min)
   const interval = n.interval === UNSET ? UNSET : drawTime(n.interval, intervalFloor(n.interval), limits.interval.min)
-  if (idle === n.idle && interval === n.interval) return n
-  return { enable: n.enable, idle, interval, count: n.count, userTimeout: n.userTimeout }
+  const out: Normalized = { enable: n.enable, idle, interval, count: n.count, userTimeout: n.userTimeout }
+  drawn.add(out)
+  return out
+}
+
+// Linux's timer wheel fires a timer armed 16 s or more ahead on a 2 s grid
+// (HZ=250) and one armed less than 16 s ahead on a 256 ms grid. The first
+// keepalive timer of a connection is armed for the whole idle time, so the
+// first probes of connections opened within a couple of seconds all leave in
+// one or two timer runs however the idles are drawn, and every later probe
+// keeps that phase. Setting the idle again once less than 15 s remain makes
+// the kernel re-arm the timer (for the same deadline: the idle counts from
+// the last packet received) on the finer grid, where connections opened at
+// different moments keep different slots. Done only where the
+// kernel still holds the idle drawn (nobody changed it since), and never on
+// a destroyed socket (the backend refuses it).
+const FINE_AHEAD = 15_000
+const REFINE = capabilities.native && capabilities.platform === 'linux'
+
+/** Called once bulk options are applied to a connected socket. */
+export function afterApply(socket: InternalSocket, n: Normalized): void {
+  if (!REFINE || !drawn.has(n) || n.idle === UNSET || n.idle <= FINE_AHEAD + GRANULE) return
+  // A weak reference: the timer must not keep a closed socket alive until it fires.
+  setTimeout(refine, n.idle - FINE_AHEAD, new WeakRef(socket), n.idle).unref()
+}
+
+function refine(ref: WeakRef<InternalSocket>, idle: number): void {
+  const socket = ref.deref()
+  if (socket === undefined || socket.destroyed) return
+  try {
+    const held = backend.get(socket)
+    if (held.enabled !== true || held.idle !== idle) return
+    // Through a second below: the kernel keeps a pending timer where it is
+    // when asked for the same expiry (mod_timer), so the same idle alone
+    // would change nothing.
+    backend.set(socket, { enable: 1, idle: idle - GRANULE, interval: UNSET, count: UNSET, userTimeout: UNSET })
+    backend.set(socket, { enable: 1, idle, interval: UNSET, count: UNSET, userTimeout: UNSET })
+  } catch {
+    // Closed in the meantime: nothing to arrange.
+  }
 }
 
 /** `options` as bulk settings give them, spread when `spread` is on. */

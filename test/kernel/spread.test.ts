@@ -92,6 +92,19 @@ describe.runIf(process.platform === 'linux')('the spread, as the kernel holds it
     for (const v of views) expect(v.idle).toBe(9000)
   })
 
+  it('the first timer re-armed on the fine grid leaves the drawn idle in place (after idle - 15 s)', async (ctx) => {
+    if (!sockoptObserver.available) return ctx.skip()
+    // 17 s draws 16 or 17 s; a 17 s socket is re-armed 2 s after 'connect', through 16 s and back.
+    handles.push(install({ idle: 17_000, interval: 5000 }))
+    const sockets = await openTogether()
+    const before = kernelViews(sockets)
+    if (!before) return ctx.skip()
+    expect(before.some((v) => v.idle === 17_000), 'some sockets drew 17 s').toBe(true)
+    await new Promise((r) => setTimeout(r, 3000))
+    const after = kernelViews(sockets)
+    expect(after?.map((v) => v.idle)).toEqual(before.map((v) => v.idle))
+  })
+
   it('{ spread: false } applies the exact values to every socket', async (ctx) => {
     if (!sockoptObserver.available) return ctx.skip()
     handles.push(install(REQUEST, { spread: false }))
