@@ -16,12 +16,13 @@
 // rounds up), so a draw is a whole number of seconds; drawing milliseconds
 // would only be rounded back onto the same values. Linux's timer wheel is
 // coarser still for long timers: at HZ=250 a timer armed 16 s to 2 min ahead
-// fires on a 2.048 s grid, so a 10 % spread of a 20-30 s idle splits one
-// burst of first probes into two or three groups at most. Timers under 16 s
-// (the retries) fire on a 256 ms grid, where a one-second difference in the
-// interval always lands in another slot: that is what breaks the collisions
-// of the retries. Hence the interval is spread by at least one second (up to
-// 25 %) where 10 % is less than a second.
+// fires on a 2.048 s grid, so a 10 % spread of a 20-30 s idle alone splits
+// one burst of first probes into two or three groups at most (hence the
+// re-arm in afterApply below). Timers under 16 s (the retries) fire on a
+// 256 ms grid, where a one-second difference in the interval always lands in
+// another slot: that is what breaks the collisions of the retries. Hence the
+// interval is spread by at least one second (up to 25 %) where 10 % is less
+// than a second.
 //
 // Bounds: never above what the socket would hold without the spread, never
 // below 90 % of the idle asked for nor below the platform's minimum: a dead
