@@ -16,6 +16,7 @@
 // there first, and dispatch to the newest install() of any copy (registry.ts).
 // No structure here holds a socket: listeners and state live on the socket
 // itself, so they die with it.
+import { warnIfAddonMissing } from './addon-warning'
 import net = require('node:net')
 import { applyFromHook, applyNormalized, isExplicit } from './apply'
 import { applicableRecommended } from './defaults'
@@ -315,6 +316,7 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     server,
     onError,
   })
+  warnIfAddonMissing()
   const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
   const hooks = registry.hooks
   if (hooks === null || hooks.revision < HOOKS_REVISION) {
