@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 qemu=$(command -v qemu-arm-static || command -v qemu-arm || true)
 [ -n "$qemu" ] || { echo "missing qemu-arm-static: apt-get install qemu-user-static" >&2; exit 2; }
-[ -f "$root/prebuilds/linux-arm/tcp-keepalive.node" ] || { echo "run scripts/build/linux-arm.sh first" >&2; exit 2; }
+[ -f "$root/prebuilds/linux-arm/tcp-keepalive.armv7.node" ] || { echo "run scripts/build/linux-arm.sh first" >&2; exit 2; }
 node_bin=$("$root/scripts/platforms/fetch-node.sh" linux armv7l "${NODE_MAJOR:-20}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
