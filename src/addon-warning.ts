@@ -37,7 +37,7 @@ export function detectPackageManager(root: string, env: NodeJS.ProcessEnv = proc
 }
 
 const FIX: Record<PackageManager, string> = {
-  npm: 'let npm run its install script: `npm approve-scripts` (npm 11: allowScripts in package.json; not with --ignore-scripts), then `npm rebuild tcp-keepalive`',
+  npm: 'let npm run its install script: `npm install-scripts approve tcp-keepalive` (npm 11: allowScripts in package.json), then `npm rebuild tcp-keepalive` (not with --ignore-scripts)',
   pnpm: 'let pnpm run its install script: `pnpm approve-builds` (select tcp-keepalive), then `pnpm rebuild tcp-keepalive`',
   yarn1: 'run the install script: `yarn install --force` without --ignore-scripts (nor ignore-scripts in .yarnrc or .npmrc)',
   'yarn-berry': 'let Yarn build it: `enableScripts` not false in .yarnrc.yml and no `dependenciesMeta["tcp-keepalive"].built: false` in package.json, then `yarn rebuild tcp-keepalive`',

@@ -1,4 +1,5 @@
 import path = require('node:path')
+import { stopIfBundled } from './bundled'
 
 /** The raw range the platform file reports; times in milliseconds. */
 export interface NativeRange {
@@ -48,6 +49,7 @@ function load(): NativeLoad {
   // dist/cjs/binding.js -> package root, where node-gyp-build looks for
   // build/Release and prebuilds/<platform>-<arch>.
   const root = path.join(__dirname, '..', '..')
+  stopIfBundled(root)
   try {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
     const binding = nodeGypBuild(root)

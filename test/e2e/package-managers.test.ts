@@ -22,7 +22,7 @@ const registry = 'https://registry.npmjs.org/'
 
 type Pm = 'npm' | 'pnpm' | 'yarn1' | 'yarn-berry' | 'bun'
 const FIX: Record<Pm, string> = {
-  npm: 'npm approve-scripts',
+  npm: 'npm install-scripts approve tcp-keepalive',
   pnpm: 'pnpm approve-builds',
   yarn1: 'yarn install --force',
   'yarn-berry': 'yarn rebuild tcp-keepalive',
