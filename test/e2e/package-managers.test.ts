@@ -32,7 +32,7 @@ const FIX: Record<Pm, string> = {
 
 function managers(): Partial<Record<Pm, string>> {
   const found: Partial<Record<Pm, string>> = { npm: 'npm' }
-  const r = spawnSync('bash', [join(root, 'scripts', 'clients', 'fetch-package-managers.sh')], { encoding: 'utf8' })
+  const r = spawnSync('bash', [join(root, 'test', 'harness', 'platforms', 'fetch-package-managers.sh')], { encoding: 'utf8' })
   for (const line of r.stdout.split('\n')) {
     const [name, path] = line.split(' ')
     if (name && path) found[name as Pm] = path
