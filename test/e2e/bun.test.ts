@@ -92,7 +92,7 @@ beforeAll(async () => {
   server = http.createServer((req, res) => res.end(String(req.socket.remotePort)))
   server.keepAliveTimeout = 60_000
   const wss = new WebSocketServer({ server, path: '/ws' })
-  wss.on('connection', (ws, req) => ws.send(String(req.socket.remotePort)))
+  wss.on('connection', (ws: { send(data: string): void }, req: http.IncomingMessage) => ws.send(String(req.socket.remotePort)))
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   port = (server.address() as net.AddressInfo).port

@@ -131,7 +131,7 @@ async function runApp(dir: string): Promise<{ native: boolean; kernel: object | 
 }
 
 describe.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, install scripts blocked, no compiler', (pm) => {
-  it.for(['prebuild', 'none'] as const)('tarball with %s for linux-x64', async (which, ctx) => {
+  it.for<'prebuild' | 'none'>(['prebuild', 'none'])('tarball with %s for linux-x64', { timeout: 180_000 }, async (which, ctx) => {
     if (!linuxX64) ctx.skip('the prebuild case needs linux-x64')
     if (!addon) ctx.skip('no addon built here: run npm run build')
     const tool = pms[pm]
@@ -155,5 +155,5 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, insta
       expect(warnings[0]).toMatch(/interval, count and user timeout are left to the OS/)
       if (r.kernel) expect(r.kernel).toMatchObject({ enabled: true, idle: 30_000 })
     }
-  }, 180_000)
+  })
 })
