@@ -60,6 +60,11 @@ export function lostOptions(): string[] {
   return lost
 }
 
+/** The fix for the package manager that installed this copy. */
+export function addonFix(): string {
+  return fixFor(detectPackageManager(packageRoot()))
+}
+
 let warned = false
 
 // dist/cjs/addon-warning.js -> the package root (where node-gyp-build looked).
@@ -74,7 +79,7 @@ export function warnIfAddonMissing(): void {
   const lost = lostOptions()
   const what = lost.length > 0 ? `${lost.join(', ').replace(/, ([^,]*)$/, ' and $1')} ${lost.length === 1 ? 'is' : 'are'} left to the OS (only the idle time is set)` : 'getKeepAlive() reads nothing back'
   process.emitWarning(
-    `tcp-keepalive: the native addon is not loaded (${capabilities.reason ?? 'unknown reason'}), so ${what}. Fix: ${fixFor(detectPackageManager(packageRoot()))}.`,
+    `tcp-keepalive: the native addon is not loaded (${capabilities.reason ?? 'unknown reason'}), so ${what}. Fix: ${addonFix()}.`,
     { type: 'TcpKeepAliveWarning', code: ADDON_MISSING_CODE },
   )
 }

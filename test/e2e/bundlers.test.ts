@@ -35,7 +35,7 @@ let port: number
 beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'tka-bundle-'))
   mkdirSync(join(project, 'node_modules'))
-  symlinkSync(root, join(project, 'node_modules', 'tcp-keepalive'), 'dir')
+  symlinkSync(root, join(project, 'node_modules', 'tcp-keepalive'), process.platform === 'win32' ? 'junction' : 'dir')
   writeFileSync(join(project, 'app.cjs'), APP_CJS)
   writeFileSync(join(project, 'app.mjs'), APP_ESM)
   server = net.createServer().listen(0, '127.0.0.1')

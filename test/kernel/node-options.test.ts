@@ -19,9 +19,10 @@ let work: string
 let project: string
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'tka-node-options-'))
-  project = join(work, 'my "app" dir')
+  // A space and (where the file system allows) double quotes: both need NODE_OPTIONS quoting.
+  project = join(work, process.platform === 'win32' ? 'my app dir' : 'my "app" dir')
   mkdirSync(join(project, 'node_modules'), { recursive: true })
-  symlinkSync(root, join(project, 'node_modules', 'tcp-keepalive'), 'dir')
+  symlinkSync(root, join(project, 'node_modules', 'tcp-keepalive'), process.platform === 'win32' ? 'junction' : 'dir')
 })
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 

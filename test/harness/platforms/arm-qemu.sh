@@ -12,9 +12,11 @@ node_bin=$("$root/test/harness/platforms/fetch-runtimes.sh" node linux armv7l "$
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 pkg=$("$root/test/harness/platforms/stage-package.sh" "$work")
-# -L: the dynamic loader and libc of the armhf cross toolchain.
+# -L: the dynamic loader and libc of the armhf cross toolchain. --hold 10: a
+# 32-bit guest under a loaded host can take seconds to reach its HOLD line and
+# the outside reads must finish while the socket is still open.
 out="$work/out.txt"
-"$qemu" -L /usr/arm-linux-gnueabihf "$node_bin" "$root/test/harness/platforms/subset.mjs" --pkg "$pkg" --expect-native --hold 6 >"$out" 2>&1 &
+"$qemu" -L /usr/arm-linux-gnueabihf "$node_bin" "$root/test/harness/platforms/subset.mjs" --pkg "$pkg" --expect-native --hold 10 >"$out" 2>&1 &
 pid=$!
 status=0
 "$root/test/harness/platforms/check-hold.sh" "$out" || status=1
