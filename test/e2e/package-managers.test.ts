@@ -42,12 +42,16 @@ function managers(): Partial<Record<Pm, string>> {
   return found
 }
 
+// Packing and fetching need npm, tar and bash; a locked-down runner may have none of them.
+const tools = spawnSync('sh', ['-c', 'command -v npm && command -v tar && command -v bash'], { encoding: 'utf8' })
+const missingTools = tools.status === 0 ? null : 'needs npm, tar and bash on PATH'
+
 let work: string
 let pms: Partial<Record<Pm, string>> = {}
 const tarballs = { prebuild: '', none: '' }
 let bin: string
 beforeAll(() => {
-  if (!linuxX64 || !addon) return
+  if (!linuxX64 || !addon || missingTools) return
   work = mkdtempSync(join(tmpdir(), 'tka-pm-'))
   pms = managers()
   // The tarball as published, once with this platform's prebuild, once without any.
@@ -134,6 +138,7 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, insta
   it.for<'prebuild' | 'none'>(['prebuild', 'none'])('tarball with %s for linux-x64', { timeout: 180_000 }, async (which, ctx) => {
     if (!linuxX64) ctx.skip('the prebuild case needs linux-x64')
     if (!addon) ctx.skip('no addon built here: run npm run build')
+    if (missingTools) ctx.skip(missingTools)
     const tool = pms[pm]
     if (!tool) ctx.skip(`${pm} could not be fetched from the registry`)
     const dir = join(work, `${pm}-${which}`)
