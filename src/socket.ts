@@ -81,7 +81,7 @@ export function checkSocket(socket: unknown): InternalSocket {
   return socket as InternalSocket
 }
 
-export function notTcp(): Error {
+function notTcp(): Error {
   return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe).')
 }
 

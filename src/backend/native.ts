@@ -76,7 +76,7 @@ function capabilitiesOf(addon: Addon): BackendCapabilities {
   })
 }
 
-export function createNative(addon: Addon): Backend {
+function createNative(addon: Addon): Backend {
   const capabilities = capabilitiesOf(addon)
   const slots = addon.slots
   const fdTarget = addon.capabilities.target === 'fd'

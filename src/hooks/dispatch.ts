@@ -25,7 +25,7 @@ import { channels, connectPublishes, hookPaths } from '../runtime'
 import { revocableWrap } from './wrap'
 
 /** Raised when a copy's hooks reach more than an older copy's do: the newer takes over. */
-export const HOOKS_REVISION = 2
+const HOOKS_REVISION = 2
 
 /** This copy's part of the process-wide hooks. */
 const hooks = {
