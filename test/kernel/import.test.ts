@@ -64,7 +64,7 @@ it.each(LOADS)('%s: no net.Socket made, no channel subscribed, nothing wrapped',
   expect(out.installing?.subscribed).toContain('net.client.socket')
 })
 
-it.each(LOADS)('%s: no socket descriptor opened', (_name, load, esm, ctx) => {
+it.for(LOADS)('%s: no socket descriptor opened', ([, load, esm], ctx) => {
   const out = run(load, esm)
   if (!out.procFd) return ctx.skip('no /proc/self/fd on this OS to count socket descriptors')
   expect(out.importing?.sockets).toBe(0)
