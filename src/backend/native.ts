@@ -92,33 +92,33 @@ function createNative(addon: Addon): Backend {
   }
 
   // The OS socket behind `socket`, read from the live handle now (fd numbers
-  // are reused after close, so it is never cached).
+  // are reused after close, so it is never cached). Also sets the verify
+  // slot: a handle Node created as TCP is TCP; anything else (TLSWrap, which
+  // may sit on a pipe) is checked natively at the cost of two syscalls.
   function targetOf(socket: InternalSocket): Target {
-    assertTcp(socket)
-    assertConnected(socket)
-    const handle = socket._handle as NonNullable<InternalSocket['_handle']>
+    const handle = socket._handle
+    const kind = kindOf(handle)
+    if (kind === Kind.Pipe) assertTcp(socket)
+    if (handle === null || socket.connecting) assertConnected(socket)
+    slots[Slot.Verify] = kind === Kind.Tcp ? 0 : 1
+    const live = handle as NonNullable<typeof handle>
     if (fdTarget) {
-      const fd = handle.fd
+      const fd = live.fd
       if (typeof fd !== 'number' || fd < 0) {
         if (runtime === 'deno') throw makeError(Error, 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED', 'Deno does not expose the file descriptor of a net.Socket, so tcp-keepalive cannot reach it in Deno.')
-        throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+        throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${live.constructor?.name ?? 'unknown'}).`)
       }
       return fd
     }
     const { localAddress, localPort, remoteAddress, remotePort } = socket
     if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
-      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${live.constructor?.name ?? 'unknown'}).`)
     }
     return [localAddress, localPort, remoteAddress, remotePort]
   }
 
-  // A handle Node created as TCP is TCP; anything else (TLSWrap, which may sit
-  // on a pipe) is checked natively at the cost of two syscalls.
-  const verify = (socket: InternalSocket): number => (kindOf(socket._handle) === Kind.Tcp ? 0 : 1)
-
   /** Sets exactly `n` (LEAVE fields kept by the kernel); records nothing. */
   function write(socket: InternalSocket, n: Normalized, target: Target = targetOf(socket)): void {
-    slots[Slot.Verify] = verify(socket)
     slots[Slot.Enable] = n.enable
     slots[Slot.Idle] = n.idle
     slots[Slot.Interval] = n.interval
@@ -133,7 +133,6 @@ function createNative(addon: Addon): Backend {
 
   function read(socket: InternalSocket): KeepAliveState {
     const target = targetOf(socket)
-    slots[Slot.Verify] = verify(socket)
     try {
       addon.get(target)
     } catch (err) {
@@ -173,7 +172,7 @@ function createNative(addon: Addon): Backend {
     tcpInfo(socket) {
       const target = targetOf(socket)
       try {
-        return tcpInfoFrom(addon.tcpInfo(target, verify(socket) === 1), 0)
+        return tcpInfoFrom(addon.tcpInfo(target, slots[Slot.Verify] === 1), 0)
       } catch (err) {
         const e = translate(err)
         // The OS (FreeBSD, Windows before 10 1703, Wine) has no such call.
