@@ -6,7 +6,7 @@ import { getSystemErrorName } from 'node:util'
 import { dropTimeRuleError, makeError, systemError } from '../errors'
 import type { KeepAliveState } from '../options'
 import { runtime } from '../runtime'
-import { assertConnected, assertTcp, Kind, kindOf, stateOf, type InternalSocket } from '../socket'
+import { assertConnected, assertTcp, isConnected, Kind, kindOf, stateOf, type InternalSocket } from '../socket'
 import type { TcpInfo, TcpState } from '../tcpinfo'
 import { merge, UNSET, type Normalized } from '../values'
 import { loaded, type Addon, type NativeRange, type Target } from './addon'
@@ -152,7 +152,7 @@ function createNative(addon: Addon): Backend {
 
   return {
     capabilities,
-    ready: (socket) => socket._handle !== null && !socket.connecting,
+    ready: isConnected,
     set(socket, n) {
       const target = targetOf(socket)
       const state = stateOf(socket)
