@@ -62,7 +62,7 @@ const connectWrap = revocableWrap<net.Socket>({
     // connect() with neither port nor path throws ERR_MISSING_ARGS before any I/O.
     const s = new net.Socket()
     try {
-      fn.call(s, {})
+      Reflect.apply(fn, s, [{}])
     } finally {
       s.destroy()
     }
@@ -78,7 +78,7 @@ const emitWrap = revocableWrap<net.Server>({
   },
   probe(fn) {
     // An event nobody listens to.
-    fn.call(new net.Server(), PROBE_EVENT)
+    Reflect.apply(fn, new net.Server(), [PROBE_EVENT])
   },
 })
 
