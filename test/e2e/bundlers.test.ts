@@ -5,7 +5,8 @@
 // recipes), the bundle loads the installed package and its addon: the socket
 // the app opens after install() holds the recommended values in the kernel,
 // read from outside (interval, count and user timeout only the addon sets).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { buildSync } from 'esbuild'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -16,7 +17,6 @@ import { peekChildSockopt, procObserver } from '../helpers/kernel'
 import { capabilities } from '../lib'
 
 const root = join(__dirname, '..', '..')
-const esbuild = join(root, 'node_modules', 'esbuild', 'bin', 'esbuild')
 
 const APP_CJS = `const net = require('node:net')
 const { install, capabilities } = require('tcp-keepalive')
@@ -47,9 +47,9 @@ afterAll(() => {
   rmSync(project, { recursive: true, force: true })
 })
 
-function bundleEsbuild(entry: string, out: string, args: string[]): void {
-  const r = spawnSync(esbuild, [entry, '--bundle', '--platform=node', `--outfile=${out}`, '--log-level=error', ...args], { cwd: project, encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`esbuild: ${r.stderr}`)
+function bundleEsbuild(entry: string, out: string, format: 'cjs' | 'esm', external: boolean): void {
+  // The JS API: the same build as the command line, on every OS.
+  buildSync({ absWorkingDir: project, entryPoints: [entry], bundle: true, platform: 'node', format, outfile: join(project, out), logLevel: 'silent', external: external ? ['tcp-keepalive'] : [] })
 }
 
 async function bundleWebpack(entry: string, out: string, external: boolean): Promise<void> {
@@ -126,7 +126,7 @@ describe.skipIf(!capabilities.native)('esbuild --bundle --platform=node', () => 
     ['an ESM app to CommonJS', 'app.mjs', 'cjs'],
   ])('bundled in, %s: stops with one line naming the fix', async (label, entry, format) => {
     const out = `out-esbuild-${entry}-${format}.${format === 'esm' ? 'mjs' : 'cjs'}`
-    bundleEsbuild(entry, join('dist-in', out), [`--format=${format}`])
+    bundleEsbuild(entry, join('dist-in', out), format as 'cjs' | 'esm', false)
     expectStopped(await run(join('dist-in', out)), `esbuild ${label}`)
   })
 
@@ -135,7 +135,7 @@ describe.skipIf(!capabilities.native)('esbuild --bundle --platform=node', () => 
     ['ESM', 'app.mjs', 'esm'],
   ])('--external:tcp-keepalive (%s): the addon loads from node_modules', async (label, entry, format) => {
     const out = `ext-esbuild-${format}.${format === 'esm' ? 'mjs' : 'cjs'}`
-    bundleEsbuild(entry, out, [`--format=${format}`, '--external:tcp-keepalive'])
+    bundleEsbuild(entry, out, format as 'cjs' | 'esm', true)
     expectNative(await run(out), `esbuild --external:tcp-keepalive ${label}`)
   })
 })
