@@ -117,7 +117,8 @@ async function runBun(args: string[], only?: string): Promise<{ seen: Seen[]; st
   const { NODE_OPTIONS: _n, ...env } = process.env
   const child = spawn(bun as string, [...args, 'app.mjs', String(port), ...(only ? [only] : [])], {
     cwd: project,
-    env: { ...env, TCP_KEEPALIVE: 'idle=45s,interval=7s,count=4' },
+    // spread=false: the exact values are what tell the preload's sockets from the recipes'.
+    env: { ...env, TCP_KEEPALIVE: 'idle=45s,interval=7s,count=4,spread=false' },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
