@@ -3,7 +3,7 @@
 // (like an AWS NLB at 350 s) and, on demand, dropping everything (a dead peer).
 // Times are measured and printed; bounds are generous to the kernel's timers
 // but far from what the bug or Node's defaults give.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 // @ts-expect-error plain ESM helper shared with the demo, no types
 import { capture, createLab, labUnavailable, startClient, startServer } from '../harness/lab/lab.mjs'
 
@@ -24,6 +24,10 @@ interface Lab {
   blackhole(): void
   destroy(): void
 }
+interface Server {
+  url(path: string): string
+  stop(): void
+}
 interface Packet {
   t: number
   srcPort: number
@@ -35,19 +39,25 @@ const IDLE_S = 4
 const why: string | null = labUnavailable()
 if (why) console.log(`e2e lab skipped: ${why}`)
 
-describe.skipIf(why !== null)(`network-namespace lab (middlebox forgets flows idle > ${IDLE_S} s)`, () => {
-  let lab: Lab
-  let server: { url(path: string): string; stop(): void }
-  beforeAll(async () => {
-    lab = createLab({ idleTimeout: IDLE_S })
-    server = await startServer(lab)
-  })
+// Each test has a lab of its own, so the two wait on the kernel's timers side
+// by side (the second one black-holes its middlebox).
+describe.skipIf(why !== null).concurrent(`network-namespace lab (middlebox forgets flows idle > ${IDLE_S} s)`, () => {
+  const labs: Array<{ lab: Lab; server: Server }> = []
+  async function setUp(): Promise<{ lab: Lab; server: Server }> {
+    const lab = createLab({ idleTimeout: IDLE_S }) as Lab
+    const made = { lab, server: (await startServer(lab)) as Server }
+    labs.push(made)
+    return made
+  }
   afterAll(() => {
-    server?.stop()
-    lab?.destroy()
+    for (const { lab, server } of labs) {
+      server.stop()
+      lab.destroy()
+    }
   })
 
   it('a long request hangs without keepalive and completes through every path with it', async () => {
+    const { lab, server } = await setUp()
     // The server answers after 2.5 x the middlebox's idle timeout.
     const url = server.url(`/slow?ms=${IDLE_S * 2500}`)
     const options = { idle: 1000, interval: 1000, count: 5 }
@@ -64,6 +74,7 @@ describe.skipIf(why !== null)(`network-namespace lab (middlebox forgets flows id
   })
 
   it('a dead peer: ours times out in idle + count x interval, Node alone in 11 s, userTimeout bounds data in flight; probes counted on the wire', async () => {
+    const { lab, server } = await setUp()
     const url = server.url('/')
     const ours = startClient(lab, { url, path: 'socket', options: { idle: 1000, interval: 1000, count: 3 }, mode: 'idle', giveUpMs: 30_000 }) as Client
     const node = startClient(lab, { url, path: 'node', options: { idle: 1000 }, mode: 'idle', giveUpMs: 30_000 }) as Client

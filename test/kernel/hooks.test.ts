@@ -229,8 +229,8 @@ describe('connector() for undici', () => {
 })
 
 describe('no leaks', () => {
-  it('sockets and fds return to baseline after 2000 connections through each hook', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', join(harness, 'stress', 'leak-hooks.mjs'), '--count', '2000'], {
+  it('sockets and fds return to baseline after 1000 connections through each hook', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', join(harness, 'stress', 'leak-hooks.mjs'), '--count', '1000'], {
       encoding: 'utf8',
       timeout: 120_000,
     })
