@@ -38,7 +38,7 @@ export interface Config {
 export function makeConfig(fields: Omit<Config, 'sink' | 'deferred'>): Config {
   const config = fields as Config
   config.sink = (err, socket) => fail(config, err, socket)
-  config.deferred = config.choose === null ? null : (socket) => choose(config, socket as Marked, 'client')
+  config.deferred = config.choose === null ? null : (socket) => choose(config, socket, 'client')
   return config
 }
 
@@ -87,6 +87,6 @@ export function configure(config: Config, socket: net.Socket, direction: Directi
   if (s.destroyed || isExplicit(s) || !claim(s)) return
   // A chooser sees the connected socket (addresses, servername); the client
   // channel publishes before connect() has even started.
-  const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : (x: net.Socket) => choose(config, x as Marked, direction)
+  const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : (x: net.Socket) => choose(config, x, direction)
   applyFromHook(s, config.fixed, chooser, config.sink)
 }

@@ -107,18 +107,19 @@ describe('fallback without the addon, on each Node', () => {
   for (const [name, bin] of runtimes.slice(0, 5)) {
     it.skipIf(bin === null)(`${name}: capabilities say what Node can set, and it holds`, async () => {
       const child = spawn(bin as string, [join(harness, 'platforms', 'fallback-check.mjs'), '--pkg', pkg, '--hold'], { env, stdio: ['pipe', 'pipe', 'inherit'] })
-      const out = await new Promise<{
+      interface Report {
         native: boolean
         interval: boolean
         count: boolean
         pid: number
         sockets: Record<string, number>
         errors: Record<string, string | null>
-      }>((resolve, reject) => {
+      }
+      const out = await new Promise<Report>((resolve, reject) => {
         let text = ''
         child.stdout.on('data', (c: Buffer) => {
           text += c.toString()
-          if (text.includes('\n')) resolve(JSON.parse(text))
+          if (text.includes('\n')) resolve(JSON.parse(text) as Report)
         })
         child.on('exit', (code) => reject(new Error(`exited ${String(code)}: ${text}`)))
       })

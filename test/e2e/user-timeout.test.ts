@@ -7,33 +7,14 @@
 // preload's derived user timeout is the equal one.
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper shared with the demo, no types
-import { capture, createLab, labUnavailable, startClient, startServer } from '../harness/lab/lab.mjs'
-
-interface Event {
-  event: string
-  t: number
-  code?: string
-  localPort?: number
-}
-interface Client {
-  next(...names: string[]): Promise<Event>
-  result(): Promise<Event>
-  go(): void
-}
-interface Packet {
-  t: number
-  srcPort: number
-  flags: string
-  len: number
-}
+import { capture, createLab, labUnavailable, startClient, startServer, type Lab, type LabEvent, type LabServer } from '../harness/lab/lab.mjs'
 
 const why: string | null = labUnavailable()
 if (why) console.log(`e2e lab skipped: ${why}`)
 
 describe.skipIf(why !== null)('TCP_USER_TIMEOUT and keepalive probes (Linux, peer black-holed)', () => {
-  let lab: { blackhole(): void; destroy(): void }
-  let server: { url(path: string): string; stop(): void }
+  let lab: Lab
+  let server: LabServer
   beforeAll(async () => {
     // The middlebox's own idle limit is kept out of the way (60 s): only the black hole acts.
     lab = createLab({ idleTimeout: 60 })
@@ -56,7 +37,7 @@ describe.skipIf(why !== null)('TCP_USER_TIMEOUT and keepalive probes (Linux, pee
       preload: { path: 'none', options: {}, nodeArgs: ['--import', register], env: { TCP_KEEPALIVE: 'idle=2s,interval=1s,count=3' } },
     }
     const names = Object.keys(specs) as Array<keyof typeof specs>
-    const clients = names.map((n) => startClient(lab, { url, mode: 'idle', giveUpMs: 20_000, ...specs[n] }) as Client)
+    const clients = names.map((n) => startClient(lab, { url, mode: 'idle', giveUpMs: 20_000, ...specs[n] }))
     const ports = await Promise.all(clients.map(async (c) => (await c.next('connected')).localPort as number))
     const wire = capture(lab)
     await wire.ready
@@ -65,8 +46,8 @@ describe.skipIf(why !== null)('TCP_USER_TIMEOUT and keepalive probes (Linux, pee
     for (const c of clients) c.go()
     const results = await Promise.all(clients.map((c) => c.result()))
     await wire.stop()
-    const probes = (port: number) => (wire.packets as Packet[]).filter((p) => p.srcPort === port && p.len === 0 && p.flags === '.' && p.t >= start).length
-    const r = Object.fromEntries(names.map((n, i) => [n, { ...(results[i] as Event), probes: probes(ports[i] as number) }]))
+    const probes = (port: number) => wire.packets.filter((p) => p.srcPort === port && p.len === 0 && p.flags === '.' && p.t >= start).length
+    const r = Object.fromEntries(names.map((n, i) => [n, { ...(results[i] as LabEvent), probes: probes(ports[i] as number) }]))
     for (const n of names) console.log(`  ${n.padEnd(8)} ${JSON.stringify(specs[n].options)}${n === 'preload' ? ` TCP_KEEPALIVE=${specs.preload.env.TCP_KEEPALIVE}` : ''}: ${JSON.stringify(r[n])}`)
 
     for (const n of names) expect(r[n], n).toMatchObject({ event: 'error', code: 'ETIMEDOUT' })
@@ -76,7 +57,7 @@ describe.skipIf(why !== null)('TCP_USER_TIMEOUT and keepalive probes (Linux, pee
     expect(r.preload?.probes).toBe(3)
     expect(r.short?.probes).toBe(1)
     expect(r.long?.probes).toBe(6)
-    const t = (n: keyof typeof specs) => (r[n] as Event).t
+    const t = (n: keyof typeof specs) => (r[n] as LabEvent).t
     expect(Math.abs(t('equal') - t('count'))).toBeLessThan(700)
     expect(Math.abs(t('preload') - t('count'))).toBeLessThan(700)
     expect(t('count') - t('short')).toBeGreaterThan(1300)

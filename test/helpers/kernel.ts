@@ -253,9 +253,9 @@ export function childPeeker(): ChildPeeker | null {
   }
   const served = linuxReader() as Reader
   return {
-    async view(pid, localPort, remotePort) {
+    view(pid, localPort, remotePort) {
       const fd = fdOfProcessByPorts(pid, localPort, remotePort)
-      return fd === null ? null : stateOf(served.read(pid, fd), `pid ${pid} fd ${fd}`)
+      return Promise.resolve(fd === null ? null : stateOf(served.read(pid, fd), `pid ${pid} fd ${fd}`))
     },
     close() {},
   }

@@ -171,7 +171,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     [['inspect', '1', '--verbose'], /^tcp-keepalive: unknown option "--verbose"/],
     [['watch', '1'], /^tcp-keepalive: unknown command "watch"/],
   ])('bad arguments %j: one line naming the problem, exit 2', async (args, message) => {
-    const r = await runHere(...(args as string[]))
+    const r = await runHere(...(args))
     expect(r.status).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(message)
