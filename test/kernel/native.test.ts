@@ -158,7 +158,7 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
       }
     }
     for (const verify of [undefined, 1, 'true', null]) expect(code(() => raw.tcpInfo(target, verify)), String(verify)).toBe('ERR_INVALID_ARG_TYPE')
-    for (const t of [undefined, 'x', -1, 0.5, {}, 10n]) expect(code(() => raw.tcpInfo(t, true)), String(t)).toBe('ERR_INVALID_ARG_TYPE')
+    for (const t of [undefined, 'x', -1, 0.5, {}, 10n]) expect(code(() => raw.tcpInfo(t, true)), inspect(t)).toBe('ERR_INVALID_ARG_TYPE')
     const inode = 1n
     for (const args of [['1', 3, inode], [process.pid, '3', inode], [0, 3, inode], [process.pid, -1, inode], [process.pid, 1.5, inode], [process.pid, 3, 1], [NaN, 3, inode]] as const)
       expect(code(() => raw.inspect(...args)), String(args)).toBe('ERR_INVALID_ARG_TYPE')
