@@ -16,9 +16,10 @@ export default tseslint.config(
     },
     rules: {
       // src/ is compiled to CommonJS and imports with `import x = require()`;
-      // a plain require() is for what must load lazily: undici is an optional
-      // peer, node-gyp-build runs only where there is no prebuild resolution.
-      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true, allow: ['^undici$', '^node-gyp-build$'] }],
+      // a plain require() is for what loads lazily: undici (an optional
+      // peer), node-gyp-build, and the package's own modules that importing
+      // it must not pay for (the fallback, the hooks' install and agents).
+      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true, allow: ['^undici$', '^node-gyp-build$', '^\\./[\\w-]+$'] }],
       // `_name` marks a parameter or destructured key kept for its position.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
     },

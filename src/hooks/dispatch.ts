@@ -25,7 +25,7 @@ import { channels, connectPublishes, hookPaths } from '../runtime'
 import { revocableWrap } from './wrap'
 
 /** Raised when a copy's hooks reach more than an older copy's do: the newer takes over. */
-export const HOOKS_REVISION = 2
+const HOOKS_REVISION = 2
 
 /** This copy's part of the process-wide hooks. */
 const hooks = {
@@ -62,7 +62,7 @@ const connectWrap = revocableWrap<net.Socket>({
     // connect() with neither port nor path throws ERR_MISSING_ARGS before any I/O.
     const s = new net.Socket()
     try {
-      fn.call(s, {})
+      Reflect.apply(fn, s, [{}])
     } finally {
       s.destroy()
     }
@@ -78,7 +78,7 @@ const emitWrap = revocableWrap<net.Server>({
   },
   probe(fn) {
     // An event nobody listens to.
-    fn.call(new net.Server(), PROBE_EVENT)
+    Reflect.apply(fn, new net.Server(), [PROBE_EVENT])
   },
 })
 

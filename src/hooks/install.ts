@@ -23,18 +23,7 @@ export interface InstallHandle {
 
 const SETTINGS = ['server', 'client', 'onError']
 
-/**
- * Configures every TCP connection this process opens from now on (and, with
- * `{ server: true }`, accepts). Options are validated now. Without options:
- * the recommended defaults this platform supports (`recommended`). Calling it
- * again, from this copy of the package or any other, replaces the options;
- * the hooks are set up once.
- *
- * Reaches the sockets of this thread only: sockets opened in worker threads
- * are not seen by an install() in the main thread. Preload
- * `tcp-keepalive/register` (`node --import tcp-keepalive/register`), which
- * runs in every worker too.
- */
+/** install() (documented in hooks/index.ts, the public front). */
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
