@@ -69,3 +69,26 @@ it.for(LOADS)('%s: no socket descriptor opened', ([, load, esm], ctx) => {
   if (!out.procFd) return ctx.skip('no /proc/self/fd on this OS to count socket descriptors')
   expect(out.importing?.sockets).toBe(0)
 })
+
+// Windows: the addon's load-time probe may use a socket but never connects
+// one. Windows' own TCP counters (netstat) around the import in a fresh
+// process, with a loopback connection after it as the control that they see
+// this process. The counters are the whole machine's, so another process may
+// open a connection meanwhile: a clean import in any of three fresh processes
+// passes, while a probe that connects moves them in every one. (Under Wine,
+// where a network namespace of its own makes the count exact:
+// test/harness/platforms/wine-import.sh.)
+it('win32: importing opens no TCP connection (Windows\' TCP counters and table)', (ctx) => {
+  if (process.platform !== 'win32') return ctx.skip('Windows only; here the descriptor count above is the observer')
+  const script = join(root, 'test', 'harness', 'platforms', 'import-opens.cjs')
+  type Result = { native: boolean; importing: { active: number; passive: number }; owned: number | null; control: { active: number; passive: number } }
+  let result: Result | undefined
+  for (let attempt = 0; attempt < 3; attempt++) {
+    result = JSON.parse(execFileSync(process.execPath, [script, root], { encoding: 'utf8', timeout: 30_000 })) as Result
+    expect(result.control.active, 'the control connection is counted').toBeGreaterThanOrEqual(1)
+    if (result.importing.active === 0 && result.importing.passive === 0) break
+  }
+  expect(result?.importing).toEqual({ active: 0, passive: 0 })
+  // Right after the import this process owns no TCP row at all (listening or connected).
+  if (result?.owned !== null) expect(result?.owned).toBe(0)
+})
