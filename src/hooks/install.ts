@@ -1,5 +1,6 @@
 // install(): the process-wide configuration of every TCP connection.
 import type net = require('node:net')
+import { warnIfAddonMissing } from '../addon-warning'
 import { applicableRecommended } from '../defaults'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
@@ -42,6 +43,7 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     server,
     onError,
   })
+  warnIfAddonMissing()
   const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
   ensureHooks()
   registry.current = installation
