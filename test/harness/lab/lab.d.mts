@@ -65,6 +65,7 @@ export interface Packet {
   /** Seconds since the epoch. */
   t: number
   srcPort: number
+  dstPort: number
   /** '.' a bare ACK, 'R.' a reset. */
   flags: string
   len: number
@@ -81,4 +82,5 @@ export function labUnavailable(): string | null
 export function createLab(options?: { idleTimeout?: number }): Lab
 export function startServer(lab: Lab, port?: number): Promise<LabServer>
 export function startClient(lab: Lab, spec: ClientSpec): LabClient
-export function capture(lab: Lab): Capture
+/** replies: also the packets the middlebox passed on to the client. */
+export function capture(lab: Lab, options?: { replies?: boolean }): Capture
