@@ -6,7 +6,7 @@ import { makeError, reportError, systemError, type ErrorSink } from './errors'
 import { guard } from './guard'
 import { applyNative } from './marshal'
 import { merge, UNSET, type Normalized } from './options'
-import { kMarks, MARK_EXPLICIT } from './registry'
+import { dispatch, kMarks, MARK_EXPLICIT, registry } from './registry'
 import { NODE_TIMING } from './runtime'
 import { checkSocket, FD_TARGET, isNoise, Kind, kindOf, kState, needsCheck, notTcp, stateOf, targetOf, type InternalSocket } from './socket'
 
@@ -20,10 +20,18 @@ function onConnectApply(this: InternalSocket): void {
   let pending = state.pending
   const chooser = state.chooser
   const fromHook = state.pendingFromHook
+  const owner = state.pendingOwner
   state.pending = undefined
   state.chooser = undefined
   state.pendingFromHook = false
+  state.pendingOwner = null
   if (this.destroyed) return
+  if (fromHook && owner !== registry.current) {
+    // Installed, stacked or undone since the hook ran (a DNS lookup, a refused
+    // attempt retried): what is installed now decides, as for a new connection.
+    dispatch(this, 'client')
+    return
+  }
   if (fromHook) state.hookHandle = this._handle
   if (chooser !== undefined) pending = chooser(this) ?? undefined
   if (pending === undefined) return
@@ -143,7 +151,9 @@ export function isExplicit(s: net.Socket): boolean {
  * Errors a hook should not report (not TCP, closed) are dropped here.
  */
 export function applyFromHook(s: InternalSocket, n: Normalized | null, chooser: ((socket: net.Socket) => Normalized | null) | null, onError: ErrorSink): void {
-  if (s.destroyed || kindOf(s._handle) === Kind.Pipe) return
+  // A destroyed socket without a handle is one connect() is starting again
+  // (the hooks run before Node clears `destroyed`): it waits for 'connect'.
+  if ((s.destroyed && s._handle !== null) || kindOf(s._handle) === Kind.Pipe) return
   const binding = native.binding
   const connected = s._handle !== null && !s.connecting
   // A chooser needs the addresses, so it waits for 'connect' in any mode.
@@ -159,6 +169,7 @@ export function applyFromHook(s: InternalSocket, n: Normalized | null, chooser: 
     state.pending = n ?? undefined
     state.chooser = chooser ?? undefined
     state.pendingFromHook = true
+    state.pendingOwner = registry.current
     state.onError = onError
   } catch (err) {
     if (!isNoise(err)) onError(err as Error, s)
