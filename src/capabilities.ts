@@ -63,7 +63,9 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
       }),
       userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
       reason: null,
-      hooks: hookPaths,
+      get hooks() {
+        return hookPaths()
+      },
     })
   }
   const none = Object.freeze({ min: 0, max: 0 })
@@ -84,7 +86,9 @@ function buildCapabilities(binding: NativeBinding | null, reason: string | null)
     }),
     userTimeoutOption: null,
     reason,
-    hooks: hookPaths,
+    get hooks() {
+      return hookPaths()
+    },
   })
 }
 

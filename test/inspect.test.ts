@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { peekChildSockopt } from './helpers/kernel'
 import type { TcpInfo } from './lib'
 
-const CLI = join(__dirname, '..', 'dist', 'cjs', 'cli.js')
+const CLI = join(__dirname, '..', 'dist', 'cjs', 'cli', 'main.js')
 const linux = process.platform === 'linux'
 
 interface Row {
@@ -39,7 +39,7 @@ function run(...args: string[]): { status: number | null; stdout: string; stderr
 
 /** The same entry point in this process: the variations that need no new process. */
 async function runHere(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const cli = (await import('../dist/cjs/cli.js')) as typeof import('../src/cli')
+  const cli = (await import('../dist/cjs/cli/main.js')) as typeof import('../src/cli/main')
   let stdout = ''
   let stderr = ''
   const status = cli.run(args, (t) => (stdout += t), (t) => (stderr += t))
@@ -151,7 +151,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
 
   it('borrows each socket for one read only: no descriptor left open in the inspecting process', async (ctx) => {
     if (skip) return ctx.skip()
-    const { inspectProcess } = (await import('../dist/cjs/inspect.js')) as typeof import('../src/inspect')
+    const { inspectProcess } = (await import('../dist/cjs/cli/inspect.js')) as typeof import('../src/cli/inspect')
     const { readdirSync } = await import('node:fs')
     const before = readdirSync('/proc/self/fd').length
     for (let i = 0; i < 20; i++) expect(inspectProcess(child.pid as number, 350_000)).toHaveLength(2)

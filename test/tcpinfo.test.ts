@@ -183,7 +183,7 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       expect(out.message).toMatch(/without the native addon \(No native build/)
       if (linux) {
         // The inspector says the same, in one line.
-        const cli = spawnSync(process.execPath, [join(pkg, 'dist', 'cjs', 'cli.js'), 'inspect', String(process.pid)], { env, encoding: 'utf8' })
+        const cli = spawnSync(process.execPath, [join(pkg, 'dist', 'cjs', 'cli', 'main.js'), 'inspect', String(process.pid)], { env, encoding: 'utf8' })
         expect(cli.status).toBe(1)
         expect(cli.stderr).toMatch(/^tcp-keepalive inspect: inspect needs the native addon, which did not load: No native build[^\n]*\n$/)
       }

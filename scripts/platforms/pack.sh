@@ -16,7 +16,7 @@ tarball=$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -n 1
 contents=$(tar -tzf "$work/$tarball" | sed 's#^package/##' | sort)
 unexpected=$(grep -vE '^(package\.json|README\.md|LICENSE|binding\.gyp|dist/.*|prebuilds/.*|native/.*)$' <<<"$contents" || true)
 [ -z "$unexpected" ] && ok "tarball holds only package.json, README, LICENSE, binding.gyp, dist/, prebuilds/, native/" || bad "unexpected files in the tarball: $unexpected"
-for must in dist/cjs/index.js dist/cjs/index.d.ts dist/esm/index.mjs dist/esm/index.d.mts dist/cjs/register.js dist/cjs/register.d.ts dist/esm/register.mjs dist/esm/register.d.mts binding.gyp native/sys.h native/sys_unix.cc native/sys_windows.cc native/sys_linux.cc native/addon.cc dist/cjs/cli.js prebuilds/linux-x64/tcp-keepalive.node LICENSE README.md; do
+for must in dist/cjs/index.js dist/cjs/index.d.ts dist/esm/index.mjs dist/esm/index.d.mts dist/cjs/register.js dist/cjs/register.d.ts dist/esm/register.mjs dist/esm/register.d.mts binding.gyp native/sys.h native/sys_unix.cc native/sys_windows.cc native/sys_linux.cc native/addon.cc dist/cjs/cli/main.js prebuilds/linux-x64/tcp-keepalive.node LICENSE README.md; do
   grep -qx "$must" <<<"$contents" || bad "tarball lacks $must"
 done
 echo "# $(wc -l <<<"$contents") files, $(stat -c %s "$work/$tarball") bytes"

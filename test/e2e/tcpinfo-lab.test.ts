@@ -37,7 +37,7 @@ interface Event {
 const why: string | null = labUnavailable()
 if (why) console.log(`e2e lab skipped: ${why}`)
 const COUNT = 4
-const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli.js')
+const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js')
 
 describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', () => {
   let lab: Lab

@@ -6,10 +6,10 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { endianness } from 'node:os'
 import { getSystemErrorName } from 'node:util'
-import { native } from './binding'
-import { capabilities } from './capabilities'
-import type { KeepAliveState } from './options'
-import { tcpInfoFrom, type TcpInfo, type TcpState } from './tcpinfo'
+import { native } from '../binding'
+import { capabilities } from '../capabilities'
+import type { KeepAliveState } from '../options'
+import { tcpInfoFrom, type TcpInfo, type TcpState } from '../tcpinfo'
 
 export interface InspectedConnection {
   /** The descriptor number in the target process. */

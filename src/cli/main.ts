@@ -2,7 +2,7 @@
 // tcp-keepalive inspect PID [--idle-limit 350s] [--json]
 // Every failure is one line on stderr and a non-zero exit: 2 for bad
 // arguments, 1 for anything else. Never a stack trace.
-import { duration as parseEnvDuration } from './env'
+import { duration as parseEnvDuration } from '../env'
 import { inspectProcess, type InspectedConnection } from './inspect'
 
 const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json]'
