@@ -20,7 +20,7 @@
 // No structure here holds a socket: listeners and state live on the socket
 // itself, so they die with it.
 import net = require('node:net')
-import { registry, type HookSet } from '../registry'
+import { dispatch, registry, type HookSet } from '../registry'
 import { channels, connectPublishes, hookPaths } from '../runtime'
 import { revocableWrap } from './wrap'
 
@@ -40,23 +40,19 @@ function live(): boolean {
 
 function dispatchClient(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
-  const current = registry.current
-  if (current !== null && socket instanceof net.Socket) current.configure(socket, 'client')
+  if (socket instanceof net.Socket) dispatch(socket, 'client')
 }
 
 function dispatchServer(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
-  const current = registry.current
-  if (current !== null && socket instanceof net.Socket) current.configure(socket, 'server')
+  if (socket instanceof net.Socket) dispatch(socket, 'server')
 }
 
 const connectWrap = revocableWrap<net.Socket>({
   target: net.Socket.prototype,
   key: 'connect',
   before(socket) {
-    if (!live()) return
-    const current = registry.current
-    if (current !== null) current.configure(socket, 'client')
+    if (live()) dispatch(socket, 'client')
   },
   probe(fn) {
     // connect() with neither port nor path throws ERR_MISSING_ARGS before any I/O.
@@ -90,6 +86,32 @@ function dispatchNetClient(message: unknown): void {
   dispatchClient(message)
 }
 
+// Where connect is wrapped (Node 18, 20), a patcher that puts back the
+// connect it saved before install() drops ours; only net.connect() publishes
+// a channel there, so tls.connect, https and new Socket().connect() would go
+// unconfigured until the next net.connect(). Socket.prototype._unrefTimer
+// runs inside connect() on every one of those paths (and on I/O, hence one
+// comparison here): seeing connect replaced, it checks ours back in and
+// configures the socket whose connect() revealed it.
+const unrefWatch = revocableWrap<net.Socket>({
+  target: net.Socket.prototype,
+  key: '_unrefTimer',
+  before(socket) {
+    if (connectWrap.stale()) connectReplaced(socket)
+  },
+  probe(fn) {
+    // A socket without a timer: nothing to refresh.
+    fn.call(new net.Socket())
+  },
+})
+function connectReplaced(socket: net.Socket): void {
+  connectWrap.check()
+  // From connect(), the socket is about to be marked connecting; from I/O on an open one it is not.
+  process.nextTick(() => {
+    if (socket.connecting && live()) dispatch(socket, 'client')
+  })
+}
+
 function setUpHooks(): HookSet {
   // Probed before subscribing: the probe's socket is published on the client channel.
   const paths = hookPaths()
@@ -98,7 +120,10 @@ function setUpHooks(): HookSet {
   channels.undici.subscribe(dispatchClient)
   // By behaviour, not by paths.client: Deno's connect is wrapped too, harmlessly.
   const patch = !connectPublishes()
-  if (patch) connectWrap.patch()
+  if (patch) {
+    connectWrap.patch()
+    if (typeof (net.Socket.prototype as { _unrefTimer?: unknown })._unrefTimer === 'function') unrefWatch.patch()
+  }
   const serverPatch = paths.server === 'patch'
   if (serverPatch) emitWrap.patch()
   if (paths.unreachable.length > 0 && !hooks.warnedUnreachable) {
@@ -114,7 +139,10 @@ function setUpHooks(): HookSet {
       channels.client.unsubscribe(dispatchNetClient)
       channels.server.unsubscribe(dispatchServer)
       channels.undici.unsubscribe(dispatchClient)
-      if (patch) connectWrap.unpatch()
+      if (patch) {
+        connectWrap.unpatch()
+        unrefWatch.unpatch()
+      }
       if (serverPatch) emitWrap.unpatch()
       if (hooks.set === set) hooks.set = null
     },

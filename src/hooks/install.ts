@@ -3,7 +3,7 @@ import type net = require('node:net')
 import { applicableRecommended } from '../defaults'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
-import { registry, type Installation } from '../registry'
+import { checkRegistry, pushInstall, removeInstall, type Installation } from '../registry'
 import { configure, makeConfig, type KeepAliveChooser } from './config'
 import { ensureHooks, removeHooks } from './dispatch'
 
@@ -26,9 +26,11 @@ const SETTINGS = ['server', 'client', 'onError']
 /**
  * Configures every TCP connection this process opens from now on (and, with
  * `{ server: true }`, accepts). Options are validated now. Without options:
- * the recommended defaults this platform supports (`recommended`). Calling it
- * again, from this copy of the package or any other, replaces the options;
- * the hooks are set up once.
+ * the recommended defaults this platform supports (`recommended`). Installs
+ * stack, from this copy of the package or any other: the most recent one
+ * configures sockets, and undoing it gives back the one beneath (a
+ * dependency's install() and uninstall() leave the application's preload in
+ * place). The hooks are set up once and removed with the last install.
  *
  * Reaches the sockets of this thread only: sockets opened in worker threads
  * are not seen by an install() in the main thread. Preload
@@ -53,14 +55,14 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     server,
     onError,
   })
+  // Before anything changes: a record another package broke is refused here, not met in net.connect.
+  checkRegistry()
   const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
   ensureHooks()
-  registry.current = installation
+  pushInstall(installation)
   return {
     uninstall() {
-      if (registry.current !== installation) return
-      registry.current = null
-      removeHooks()
+      if (removeInstall(installation)) removeHooks()
     },
   }
 }
