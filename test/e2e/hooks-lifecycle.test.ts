@@ -64,7 +64,7 @@ const lines: Array<[string, string | null]> = [
 describe('install() over time, judged by the kernel', () => {
   for (const [name, bin] of lines) {
     if (bin === null) {
-      it.skip(`${name}: not run, no binary in ${cache} (bash scripts/clients/fetch-runtimes.sh fetches it)`, () => {})
+      it.skip(`${name}: not run, no binary in ${cache} (the runtimes were not fetched: bash scripts/clients/fetch-runtimes.sh)`, () => {})
       continue
     }
     it(name, () => {
