@@ -5,11 +5,9 @@
 // Nothing is ever set on the target's sockets.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { endianness } from 'node:os'
-import { getSystemErrorName } from 'node:util'
-import { native } from '../binding'
-import { capabilities } from '../capabilities'
+import { backend, type InspectedSocket } from '../backend'
 import type { KeepAliveState } from '../options'
-import { tcpInfoFrom, type TcpInfo, type TcpState } from '../tcpinfo'
+import type { TcpInfo, TcpState } from '../tcpinfo'
 
 export interface InspectedConnection {
   /** The descriptor number in the target process. */
@@ -148,16 +146,13 @@ export function isExposed(k: KeepAliveState, limitMs: number): boolean {
   return (k.idle ?? Infinity) >= limitMs || (k.interval ?? Infinity) >= limitMs
 }
 
-const orNull = (v: number): number | null => (v < 0 ? null : v)
-
 /**
  * The TCP connections (listening sockets excepted) of process `pid`, as its
  * kernel holds them. Throws an InspectError whose message says what to do.
  */
 export function inspectProcess(pid: number, idleLimitMs: number): InspectedConnection[] {
   if (process.platform !== 'linux') throw fail('ERR_TCP_KEEPALIVE_UNSUPPORTED', `inspect works on Linux only (it reads /proc and uses pidfd_getfd); this is ${process.platform}`)
-  const binding = native.binding
-  if (!binding) throw fail('ERR_TCP_KEEPALIVE_UNSUPPORTED', `inspect needs the native addon, which did not load: ${capabilities.reason ?? 'unknown reason'}`)
+  const read = backend.inspect(pid)
   let fds: string[]
   try {
     fds = readdirSync(`/proc/${pid}/fd`)
@@ -184,29 +179,20 @@ export function inspectProcess(pid: number, idleLimitMs: number): InspectedConne
   for (const [fd, inode] of sockets) {
     const entry = table.get(inode)
     if (entry === undefined || entry.state === LISTEN) continue
-    let v: Float64Array
+    let seen: InspectedSocket | null
     try {
-      v = binding.inspect(pid, fd, BigInt(inode))
+      seen = read(fd, BigInt(inode))
     } catch (err) {
-      const e = err as { uvCode?: unknown; syscall?: unknown }
-      if (typeof e.uvCode !== 'number') throw err
-      // 2: the descriptor no longer names that socket; EBADF: closed meanwhile.
-      const errno = e.uvCode < 0 ? getSystemErrorName(e.uvCode) : null
-      if (e.uvCode === 2 || errno === 'EBADF') continue
-      const what = `${String(e.syscall)}: ${errno ?? e.uvCode}`
-      if (errno === 'EPERM' || errno === 'EACCES') throw permissionError(pid, what)
-      if (errno === 'ESRCH') throw fail('ESRCH', `no such process: ${pid} (it exited while being inspected)`)
-      if (errno === 'ENOSYS') throw fail('ENOSYS', `this kernel (${kernelRelease()}) lacks pidfd_getfd, which inspect needs (Linux 5.6 or later)`)
-      throw fail(errno ?? 'UNKNOWN', `reading fd ${fd} of process ${pid} failed (${what})`)
+      const e = err as { code?: unknown; syscall?: unknown }
+      if (typeof e.code !== 'string') throw err
+      const what = `${String(e.syscall)}: ${e.code}`
+      if (e.code === 'EPERM' || e.code === 'EACCES') throw permissionError(pid, what)
+      if (e.code === 'ESRCH') throw fail('ESRCH', `no such process: ${pid} (it exited while being inspected)`)
+      if (e.code === 'ENOSYS') throw fail('ENOSYS', `this kernel (${kernelRelease()}) lacks pidfd_getfd, which inspect needs (Linux 5.6 or later)`)
+      throw fail(e.code, `reading fd ${fd} of process ${pid} failed (${what})`)
     }
-    const keepalive: KeepAliveState = {
-      enabled: (v[0] as number) < 0 ? null : v[0] === 1,
-      idle: orNull(v[1] as number),
-      interval: orNull(v[2] as number),
-      count: orNull(v[3] as number),
-      userTimeout: orNull(v[4] as number),
-    }
-    const tcpInfo = tcpInfoFrom(v, 5)
+    if (seen === null) continue // closed meanwhile, or the number now names another socket
+    const { keepalive, tcpInfo } = seen
     out.push({
       fd,
       local: entry.local,

@@ -45,7 +45,7 @@ interface Result {
 
 function run(bin: string): Result {
   const script = join(root, 'test', 'harness', 'hooks-lifecycle.mjs')
-  const peek = join(root, 'scripts', 'observe', 'peek_sockopt.py')
+  const peek = join(root, 'test', 'harness', 'observe', 'peek_sockopt.py')
   const text = execFileSync(bin, [script, '--pkg', root, '--peek', peek, '--key', join(dir, 'key.pem'), '--cert', join(dir, 'cert.pem'), '--reconnects', '1000'], {
     encoding: 'utf8',
     timeout: 120_000,
@@ -64,7 +64,7 @@ const lines: Array<[string, string | null]> = [
 describe('install() over time, judged by the kernel', () => {
   for (const [name, bin] of lines) {
     if (bin === null) {
-      it.skip(`${name}: not run, no binary in ${cache} (the runtimes were not fetched: bash scripts/clients/fetch-runtimes.sh)`, () => {})
+      it.skip(`${name}: not run, no binary in ${cache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
       continue
     }
     it(name, () => {

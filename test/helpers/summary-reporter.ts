@@ -14,19 +14,21 @@ export default class SummaryReporter implements Reporter {
     let failed = 0
     const skipped: string[] = []
     for (const mod of modules) {
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++
+      let failedHere = 0
       for (const test of mod.children.allTests()) {
         const state = test.result().state
         if (state === 'passed') passed++
-        else if (state === 'failed') failed++
+        else if (state === 'failed') failedHere++
         else skipped.push(`${relative(process.cwd(), mod.moduleId)} > ${test.fullName}`)
       }
+      // A file that failed outside its tests (a hook, an import) counts once.
+      failed += mod.state() === 'failed' && failedHere === 0 ? 1 : failedHere
     }
     failed += errors.length
     if (skipped.length > 0) {
       const runtimes = skipped.filter((name) => NOT_FETCHED.test(name)).length
       console.log(`\nskipped, and why:`)
-      if (runtimes > 0) console.log(`  ${runtimes} runtime tests: the other runtimes (Node 18-26, Bun, Deno) were not fetched; run bash scripts/clients/fetch-runtimes.sh, then npm test`)
+      if (runtimes > 0) console.log(`  ${runtimes} runtime tests: the other runtimes (Node 18-26, Bun, Deno) were not fetched; run bash test/harness/platforms/fetch-runtimes.sh, then npm test`)
       for (const name of skipped.slice(0, SHOWN)) console.log(`  - ${name}`)
       if (skipped.length > SHOWN) console.log(`  ... and ${skipped.length - SHOWN} more`)
     }

@@ -23,7 +23,7 @@ it.skipIf(process.platform === 'win32')("a dependency's install() and uninstall(
   const { TCP_KEEPALIVE_PREBUILD: _override, ...env } = process.env
   const text = execFileSync(
     process.execPath,
-    ['-r', join(app, 'dist', 'cjs', 'register.js'), join(root, 'test', 'harness', 'stack.cjs'), lib, join(root, 'scripts', 'observe', 'peek_sockopt.py')],
+    ['-r', join(app, 'dist', 'cjs', 'register.js'), join(root, 'test', 'harness', 'stack.cjs'), lib, join(root, 'test', 'harness', 'observe', 'peek_sockopt.py')],
     { encoding: 'utf8', env: { ...env, TCP_KEEPALIVE: 'idle=45s' }, timeout: 60_000 },
   )
   const out = JSON.parse(text) as Record<string, { enabled: boolean; idle: number }>
