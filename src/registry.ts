@@ -66,13 +66,15 @@ function lookUp(): { record: RegistryRecord; fault: string | null } {
   // are not re-created per vm context, globalThis is); copies from before it
   // was the anchor look on their realm's globalThis.
   const anchor = net.Socket as unknown as Holder
-  const realm = globalThis as unknown as Holder
-  const found = anchor[KEY] ?? realm[KEY]
+  // Only the main realm's globalThis: a runner's vm context is thrown away
+  // after its file, and Jest 30 then rewrites what was left on it.
+  const realm = net.Socket instanceof Function ? (globalThis as unknown as Holder) : null
+  const found = anchor[KEY] ?? realm?.[KEY]
   if (found !== undefined) {
     const fault = problemOf(found)
     if (fault === null) {
       publish(anchor, found)
-      publish(realm, found)
+      if (realm !== null) publish(realm, found)
       return { record: found as RegistryRecord, fault: null }
     }
     // Refused at install(); a private record keeps the rest of this copy working.
@@ -80,7 +82,7 @@ function lookUp(): { record: RegistryRecord; fault: string | null } {
   }
   const record: RegistryRecord = { version: 2, current: null, hooks: null, installs: [] }
   publish(anchor, record)
-  publish(realm, record)
+  if (realm !== null) publish(realm, record)
   return { record, fault: null }
 }
 
