@@ -22,6 +22,7 @@
 import net = require('node:net')
 import { dispatch, registry, type HookSet } from '../registry'
 import { channels, connectPublishes, hookPaths } from '../runtime'
+import { unwatchConnect, watchConnect } from './sentinel'
 import { revocableWrap } from './wrap'
 
 /** Raised when a copy's hooks reach more than an older copy's do: the newer takes over. */
@@ -86,24 +87,8 @@ function dispatchNetClient(message: unknown): void {
   dispatchClient(message)
 }
 
-// Where connect is wrapped (Node 18, 20), a patcher that puts back the
-// connect it saved before install() drops ours; only net.connect() publishes
-// a channel there, so tls.connect, https and new Socket().connect() would go
-// unconfigured until the next net.connect(). Socket.prototype._unrefTimer
-// runs inside connect() on every one of those paths (and on I/O, hence one
-// comparison here): seeing connect replaced, it checks ours back in and
-// configures the socket whose connect() revealed it.
-const unrefWatch = revocableWrap<net.Socket>({
-  target: net.Socket.prototype,
-  key: '_unrefTimer',
-  before(socket) {
-    if (connectWrap.stale()) connectReplaced(socket)
-  },
-  probe(fn) {
-    // A socket without a timer: nothing to refresh.
-    fn.call(new net.Socket())
-  },
-})
+// The sentinel (sentinel.ts) found Socket.prototype.connect replaced: ours
+// goes back in, and the socket whose connect() revealed it is configured.
 function connectReplaced(socket: net.Socket): void {
   connectWrap.check()
   // From connect(), the socket is about to be marked connecting; from I/O on an open one it is not.
@@ -122,7 +107,7 @@ function setUpHooks(): HookSet {
   const patch = !connectPublishes()
   if (patch) {
     connectWrap.patch()
-    if (typeof (net.Socket.prototype as { _unrefTimer?: unknown })._unrefTimer === 'function') unrefWatch.patch()
+    watchConnect(connectReplaced)
   }
   const serverPatch = paths.server === 'patch'
   if (serverPatch) emitWrap.patch()
@@ -141,7 +126,7 @@ function setUpHooks(): HookSet {
       channels.undici.unsubscribe(dispatchClient)
       if (patch) {
         connectWrap.unpatch()
-        unrefWatch.unpatch()
+        unwatchConnect()
       }
       if (serverPatch) emitWrap.unpatch()
       if (hooks.set === set) hooks.set = null
@@ -163,6 +148,7 @@ export function ensureHooks(): void {
   } else if (current === hooks.set && connectWrap.patched) {
     // Someone may have put back the connect they found under ours.
     connectWrap.patch()
+    watchConnect(connectReplaced)
   }
 }
 

@@ -29,8 +29,6 @@ export interface Wrap {
   /** Cheap per-call check that the wrapper is the method in place; patches again when someone put back
    *  what was there before us (then true), false when ours is only reached through someone's wrapper. */
   check(): boolean
-  /** Patched, and the method in place is no longer the one last seen: check() has something to do. */
-  stale(): boolean
   readonly patched: boolean
 }
 
@@ -91,9 +89,6 @@ export function revocableWrap<This>(spec: WrapSpec<This>): Wrap {
     check() {
       if (slot[key] !== state.lastSeen) patch()
       return state.lastSeen === wrapper
-    },
-    stale() {
-      return state.patched && slot[key] !== state.lastSeen
     },
     get patched() {
       return state.patched

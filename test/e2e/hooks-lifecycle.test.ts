@@ -41,6 +41,7 @@ interface Result {
   retryAfterUninstall: View | null
   lookup: { replaced: View | null; undoneToBeneath: View | null; undone: View | null }
   restoredConnect: Record<string, { kernel: View | null; api: View }>
+  cycles: { connectRestored: boolean; unrefRestored: boolean }
 }
 
 function run(bin: string): Result {
@@ -84,6 +85,8 @@ describe('install() over time, judged by the kernel', () => {
       expect(r.lookup.undone, 'the only install undone during the lookup').toEqual(off)
       // A patcher restoring the connect it saved before install(): every path still configured.
       for (const [path, seen] of Object.entries(r.restoredConnect)) expect(seen.kernel, path).toEqual(A)
+      // 2000 install/uninstall cycles under a patcher of connect and _unrefTimer: nothing of ours left.
+      expect(r.cycles).toEqual({ connectRestored: true, unrefRestored: true })
     }, 150_000)
   }
 })

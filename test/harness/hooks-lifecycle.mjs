@@ -182,6 +182,35 @@ const B = { idle: 9000, interval: 3000, count: 4 }
   httpsServer.closeAllConnections?.()
 }
 
+// 5. Install/uninstall cycles interleaved with a patcher of the same methods leave nothing behind.
+{
+  const proto = net.Socket.prototype
+  const originalConnect = proto.connect
+  const originalUnref = proto._unrefTimer
+  for (let i = 0; i < 2000; i++) {
+    const h = install(A)
+    const savedUnref = proto._unrefTimer
+    const savedConnect = proto.connect
+    proto._unrefTimer = function apmUnref() {
+      return savedUnref.call(this)
+    }
+    proto.connect = function apmConnect(...a) {
+      return savedConnect.apply(this, a)
+    }
+    h.uninstall()
+    proto._unrefTimer = savedUnref
+    proto.connect = savedConnect
+  }
+  // A pass-through left on top steps out at its first call.
+  const probe = new net.Socket()
+  probe._unrefTimer()
+  try {
+    probe.connect({})
+  } catch {}
+  probe.destroy()
+  out.cycles = { connectRestored: proto.connect === originalConnect, unrefRestored: proto._unrefTimer === originalUnref }
+}
+
 server.close()
 console.log(JSON.stringify(out))
 process.exit(0)
