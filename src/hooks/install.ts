@@ -17,7 +17,8 @@ export interface InstallOptions {
 }
 
 export interface InstallHandle {
-  /** Stops configuring new sockets and restores what install() changed. Idempotent. */
+  /** Takes this install out of the stack: the one beneath (if any) configures new sockets again; the
+   *  last one out removes the hooks and restores what they patched. Idempotent. */
   uninstall(): void
 }
 
