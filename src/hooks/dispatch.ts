@@ -26,7 +26,7 @@ import { unwatchConnect, watchConnect } from './sentinel'
 import { revocableWrap } from './wrap'
 
 /** Raised when a copy's hooks reach more than an older copy's do: the newer takes over. */
-export const HOOKS_REVISION = 2
+export const HOOKS_REVISION = 3
 
 /** This copy's part of the process-wide hooks. */
 const hooks = {
