@@ -59,12 +59,15 @@ function load(): AddonLoad {
   // build/Release and prebuilds/<platform>-<arch>.
   const root = path.join(__dirname, '..', '..', '..')
   try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
+    const nodeGypBuild = require('node-gyp-build') as ((dir: string) => unknown) & { path?: (dir: string) => string }
     const addon = nodeGypBuild(root)
     // The addon's init gives up quietly rather than abort when its environment
     // goes away mid-load; what it left behind is then incomplete.
     const lacks = lacking(addon)
-    if (lacks !== null) return { addon: null, reason: `the native addon loaded without ${lacks}: its initialisation gave up (its environment went away mid-load)` }
+    if (lacks !== null) {
+      const file = typeof nodeGypBuild.path === 'function' ? ` (${path.relative(root, nodeGypBuild.path(root))})` : ''
+      return { addon: null, reason: `the native addon${file} exports no ${lacks}: not this version's addon, or its initialisation gave up (its environment went away mid-load)` }
+    }
     return { addon: addon as Addon, reason: null }
   } catch (err) {
     // A missing or broken addon must not make the package unimportable: the
