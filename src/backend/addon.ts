@@ -72,7 +72,9 @@ function load(): AddonLoad {
   } catch (err) {
     // A missing or broken addon must not make the package unimportable: the
     // fallback reports native: false and this reason.
-    const message = err instanceof Error ? err.message : String(err)
+    // Not instanceof Error: under a test runner the loader's error comes from another realm.
+    const m = (err as { message?: unknown } | null)?.message
+    const message = typeof m === 'string' ? m : String(err)
     return { addon: null, reason: message.split('\n')[0] ?? message }
   }
 }
