@@ -39,6 +39,8 @@ const api = (s) => {
   const { enabled, idle, interval, count } = getKeepAlive(s)
   return { enabled, idle, interval, count }
 }
+/** The kernel's view (null without python3) beside the API's. */
+const both = (s) => ({ kernel: kernel(s), api: api(s) })
 const closed = async (s) => {
   if (s.destroyed && !s._handle) return
   const c = once(s, 'close')
@@ -60,7 +62,7 @@ await new Promise((r) => dead.close(r))
 {
   const s = net.connect(port, '127.0.0.1')
   await once(s, 'connect')
-  out.baseline = kernel(s)
+  out.baseline = both(s)
   await closed(s)
 }
 
@@ -83,7 +85,7 @@ const B = { idle: 9000, interval: 3000, count: 4 }
       bad++
       if (firstBad === null) firstBad = { attempt: i, api: view, kernel: kernel(s) }
     }
-    if (i <= 3 || i === reconnects) seen[i] = kernel(s)
+    if (i <= 3 || i === reconnects) seen[i] = both(s)
     await closed(s)
   }
   h.uninstall()
@@ -100,7 +102,7 @@ const B = { idle: 9000, interval: 3000, count: 4 }
   h.uninstall()
   s.connect(port, '127.0.0.1')
   await once(s, 'connect')
-  out.retryAfterUninstall = kernel(s)
+  out.retryAfterUninstall = both(s)
   await closed(s)
 }
 
@@ -129,7 +131,7 @@ const B = { idle: 9000, interval: 3000, count: 4 }
   const s3 = start()
   h.uninstall() // nothing installed while s3 looks up
   await once(s3, 'connect')
-  out.lookup = { replaced: kernel(s1), undoneToBeneath: kernel(s2), undone: kernel(s3) }
+  out.lookup = { replaced: both(s1), undoneToBeneath: both(s2), undone: both(s3) }
   await Promise.all([closed(s1), closed(s2), closed(s3)])
 }
 
@@ -172,7 +174,7 @@ const B = { idle: 9000, interval: 3000, count: 4 }
     const h = install(A)
     proto.connect = saved
     const s = await open()
-    out.restoredConnect[name] = { kernel: kernel(s), api: api(s) }
+    out.restoredConnect[name] = both(s)
     s.destroy()
     h.uninstall()
     proto.connect = original

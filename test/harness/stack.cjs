@@ -2,7 +2,8 @@
 // copy (node -r COPY_A/dist/cjs/register.js, TCP_KEEPALIVE=idle=45s) with
 // another copy's path as argv[2] (a dependency's nested copy) and argv[3] the
 // getsockopt observer. Each step opens a connection and records what the
-// kernel holds for it, read by another process. Prints one JSON line.
+// kernel holds for it, read by another process (null without python3), and
+// what getKeepAlive says. Prints one JSON line.
 const { spawnSync } = require('node:child_process')
 const net = require('node:net')
 const dep = require(process.argv[2])
@@ -24,7 +25,8 @@ async function main() {
     const s = new net.Socket().connect(port, '127.0.0.1')
     await once(s, 'connect')
     await new Promise((r) => setImmediate(r))
-    const seen = kernel(s)
+    const { enabled, idle } = dep.getKeepAlive(s)
+    const seen = { api: { enabled, idle }, kernel: kernel(s) }
     s.destroy()
     return seen
   }
