@@ -115,8 +115,12 @@ export function checkRegistry(): void {
 }
 
 /** Puts an install on top: it configures sockets until it is undone or another goes on top. */
+// A list another package broke since install() checked it is replaced, not
+// thrown over: uninstall() must not fail.
+const installsOf = (): Installation[] => (Array.isArray(registry.installs) ? registry.installs : (registry.installs = []))
+
 export function pushInstall(installation: Installation): void {
-  const list = (registry.installs ??= [])
+  const list = installsOf()
   // A version-1 copy sets `current` without the list: its install stays beneath.
   if (registry.current !== null && !list.includes(registry.current)) list.push(registry.current)
   list.push(installation)
@@ -129,7 +133,7 @@ export function pushInstall(installation: Installation): void {
  * false also when this one was already undone.
  */
 export function removeInstall(installation: Installation): boolean {
-  const list = (registry.installs ??= [])
+  const list = installsOf()
   const at = list.lastIndexOf(installation)
   if (at === -1) {
     // Undone already, or pushed by a version-1 copy's view of the record.

@@ -156,5 +156,7 @@ export function ensureHooks(): void {
 export function removeHooks(): void {
   const set = registry.hooks
   registry.hooks = null
-  if (set !== null) set.teardown()
+  if (set !== null && typeof set.teardown === 'function') set.teardown()
+  // The record lost track of ours (something overwrote `hooks`): ours go all the same.
+  else if (hooks.set !== null) hooks.set.teardown()
 }

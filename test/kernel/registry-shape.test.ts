@@ -84,14 +84,19 @@ describe('a record broken after install()', () => {
     expect(stderr.match(/ERR_TCP_KEEPALIVE_REGISTRY/g)?.length).toBe(1)
   })
 
-  it('hooks replaced by { revision: 99 }: the next install() throws instead of doing nothing', () => {
+  it('hooks replaced by { revision: 99 }: the next install() throws instead of doing nothing; uninstall() still removes ours', () => {
     const { status, out } = run(`
+      const dc = require('node:diagnostics_channel')
       const k = require(${JSON.stringify(entry)})
-      k.install({ idle: 7000 })
+      const h = k.install({ idle: 7000 }, { server: true })
       globalThis[KEY].hooks = { revision: 99 }
-      report({ error: installError(k, { idle: 9000 }) })
+      globalThis[KEY].installs = 'broken'
+      const error = installError(k, { idle: 9000 })
+      let thrown = null
+      try { h.uninstall() } catch (e) { thrown = e.message }
+      report({ error, thrown, subscribed: dc.channel('net.server.socket').hasSubscribers })
     `)
     expect(status).toBe(0)
-    expect(out.error).toMatchObject({ code: 'ERR_TCP_KEEPALIVE_REGISTRY' })
+    expect(out).toMatchObject({ error: { code: 'ERR_TCP_KEEPALIVE_REGISTRY' }, thrown: null, subscribed: false })
   })
 })
