@@ -23,7 +23,7 @@ function onConnectApply(this: InternalSocket): void {
   state.pendingFromHook = false
   state.pendingOwner = null
   if (this.destroyed) return
-  if (fromHook && owner !== registry.current) {
+  if (fromHook && owner !== registry().current) {
     // Installed, stacked or undone since the hook ran (a DNS lookup, a refused
     // attempt retried): what is installed now decides, as for a new connection.
     dispatch(this, 'client')
@@ -109,7 +109,7 @@ export function applyFromHook(s: InternalSocket, n: Normalized | null, chooser: 
     state.pending = n ?? undefined
     state.chooser = chooser ?? undefined
     state.pendingFromHook = true
-    state.pendingOwner = registry.current
+    state.pendingOwner = registry().current
     state.onError = onError
   } catch (err) {
     if (!isNoise(err)) onError(err as Error, s)

@@ -35,7 +35,7 @@ export function makeError(Base: ErrorClass, code: KeepAliveErrorCode, message: s
   return err
 }
 
-export function describeReceived(value: unknown): string {
+function describeReceived(value: unknown): string {
   if (value === null || value === undefined) return `Received ${String(value)}`
   if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`
   if (typeof value === 'object') {

@@ -96,8 +96,14 @@ function publish(holder: Holder, record: unknown): void {
   }
 }
 
-const found = lookUp()
-export const registry: RegistryRecord = found.record
+// Looked up at the first use (an install(), a hook), not at import: importing
+// the package changes nothing.
+let found: { record: RegistryRecord; fault: string | null } | null = null
+
+/** The process-wide record (a private one when what is there has the wrong shape: checkRegistry() says so). */
+export function registry(): RegistryRecord {
+  return (found ??= lookUp()).record
+}
 
 function registryError(fault: string): KeepAliveError {
   return makeError(
@@ -110,21 +116,24 @@ function registryError(fault: string): KeepAliveError {
 
 /** Throws ERR_TCP_KEEPALIVE_REGISTRY when the shared record cannot be trusted (found so at load, or since). */
 export function checkRegistry(): void {
-  const fault = found.fault ?? problemOf(registry)
+  const fault = (found ??= lookUp()).fault ?? problemOf(found.record)
   if (fault !== null) throw registryError(fault)
 }
 
 /** Puts an install on top: it configures sockets until it is undone or another goes on top. */
 // A list another package broke since install() checked it is replaced, not
 // thrown over: uninstall() must not fail.
-const installsOf = (): Installation[] => (Array.isArray(registry.installs) ? registry.installs : (registry.installs = []))
+function installsOf(record: RegistryRecord): Installation[] {
+  return Array.isArray(record.installs) ? record.installs : (record.installs = [])
+}
 
 export function pushInstall(installation: Installation): void {
-  const list = installsOf()
+  const record = registry()
+  const list = installsOf(record)
   // A version-1 copy sets `current` without the list: its install stays beneath.
-  if (registry.current !== null && !list.includes(registry.current)) list.push(registry.current)
+  if (record.current !== null && !list.includes(record.current)) list.push(record.current)
   list.push(installation)
-  registry.current = installation
+  record.current = installation
 }
 
 /**
@@ -133,31 +142,32 @@ export function pushInstall(installation: Installation): void {
  * false also when this one was already undone.
  */
 export function removeInstall(installation: Installation): boolean {
-  const list = installsOf()
+  const record = registry()
+  const list = installsOf(record)
   const at = list.lastIndexOf(installation)
   if (at === -1) {
     // Undone already, or pushed by a version-1 copy's view of the record.
-    if (registry.current !== installation) return false
-    registry.current = list.at(-1) ?? null
-    return registry.current === null
+    if (record.current !== installation) return false
+    record.current = list.at(-1) ?? null
+    return record.current === null
   }
   list.splice(at, 1)
-  registry.current = list.at(-1) ?? null
-  return registry.current === null
+  record.current = list.at(-1) ?? null
+  return record.current === null
 }
 
 let warnedFault = false
 
 /** The hooks' way to the current install: a record another package broke cannot throw into Node's net code. */
 export function dispatch(socket: net.Socket, direction: 'client' | 'server'): void {
-  const current = registry.current
+  const current = registry().current
   if (current === null) return
   try {
     current.configure(socket, direction)
   } catch (err) {
     if (warnedFault) return
     warnedFault = true
-    const fault = problemOf(registry) ?? `current.configure() threw: ${err instanceof Error ? err.message : String(err)}`
+    const fault = problemOf(registry()) ?? `current.configure() threw: ${err instanceof Error ? err.message : String(err)}`
     process.emitWarning(registryError(fault).message.replace('install() refused', 'a socket was left unconfigured'), {
       type: 'TcpKeepAliveWarning',
       code: 'ERR_TCP_KEEPALIVE_REGISTRY',

@@ -83,7 +83,7 @@ export function checkSocket(socket: unknown): InternalSocket {
   return socket as InternalSocket
 }
 
-export function notTcp(): Error {
+function notTcp(): Error {
   return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe).')
 }
 
@@ -114,7 +114,7 @@ export function isPipe(socket: InternalSocket): boolean {
 
 /** The pipe check of every call. */
 export function assertTcp(socket: InternalSocket): void {
-  if (kindOf(socket._handle) === Kind.Pipe) throw notTcp()
+  if (isPipe(socket)) throw notTcp()
 }
 
 /** Has an OS socket with its endpoints (after 'connect', or accepted). */
@@ -124,7 +124,7 @@ export function isConnected(socket: InternalSocket): boolean {
 
 /** The not-connected check of every call that needs the OS socket now. */
 export function assertConnected(socket: InternalSocket): void {
-  if (socket._handle === null || socket.connecting) {
+  if (!isConnected(socket)) {
     throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', "The socket is not connected yet; read it after 'connect'")
   }
 }

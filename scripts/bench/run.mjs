@@ -9,6 +9,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { importCost } from './import-cost.mjs'
 import { printTable } from './table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -124,19 +125,8 @@ rows.push([`  with Node's own keepalive (same channel)`, `${median(rounds.map((r
 rows.push([`  with install({ idle, interval, count })`, `${median(rounds.map((r) => r.ours.cpuMs)).toFixed(0)} ms`, pct(ratio('ours', 'cpuMs')), `goal <= 3 %; per round ${rounds.map((r) => pct(r.ours.cpuMs / r.without.cpuMs)).join(', ')}`])
 rows.push([`  wall with install()`, `${median(rounds.map((r) => r.ours.wallMs)).toFixed(0)} ms`, pct(ratio('ours', 'wallMs')), ''])
 
-// Import cost: a whole Node start with and without the package.
-const startMs = (code) =>
-  median(Array.from({ length: quick ? 5 : 15 }, () => {
-    const t0 = performance.now()
-    execFileSync(process.execPath, ['-e', code])
-    return performance.now() - t0
-  }))
-const bare = startMs('0')
-const req = startMs(`require(${JSON.stringify(pkgPath)})`)
-const imp = startMs(`import(${JSON.stringify(join(root, 'dist/esm/index.mjs'))})`)
-rows.push(['node -e 0 (bare start)', `${bare.toFixed(1)} ms`, '', ''])
-rows.push(["require('tcp-keepalive')", `${req.toFixed(1)} ms`, `+${(req - bare).toFixed(1)} ms`, ''])
-rows.push(["import 'tcp-keepalive'", `${imp.toFixed(1)} ms`, `+${(imp - bare).toFixed(1)} ms`, ''])
+// Import cost: the require/import itself, in fresh processes, beside require('net').
+rows.push(...importCost(quick ? 9 : 31))
 
 console.log(`tcp-keepalive bench: node ${process.version}, ${process.platform}-${process.arch}, native ${capabilities.native}, ${N} calls x ${RUNS} runs (medians)\n`)
 printTable(['what', 'ns/call', 'ratio', 'note'], rows)

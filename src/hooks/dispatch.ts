@@ -26,7 +26,7 @@ import { unwatchConnect, watchConnect } from './sentinel'
 import { revocableWrap } from './wrap'
 
 /** Raised when a copy's hooks reach more than an older copy's do: the newer takes over. */
-export const HOOKS_REVISION = 3
+const HOOKS_REVISION = 3
 
 /** This copy's part of the process-wide hooks. */
 const hooks = {
@@ -36,7 +36,7 @@ const hooks = {
 }
 
 function live(): boolean {
-  return hooks.set !== null && registry.hooks === hooks.set
+  return hooks.set !== null && registry().hooks === hooks.set
 }
 
 function dispatchClient(message: unknown): void {
@@ -59,7 +59,7 @@ const connectWrap = revocableWrap<net.Socket>({
     // connect() with neither port nor path throws ERR_MISSING_ARGS before any I/O.
     const s = new net.Socket()
     try {
-      fn.call(s, {})
+      Reflect.apply(fn, s, [{}])
     } finally {
       s.destroy()
     }
@@ -75,7 +75,7 @@ const emitWrap = revocableWrap<net.Server>({
   },
   probe(fn) {
     // An event nobody listens to.
-    fn.call(new net.Server(), PROBE_EVENT)
+    Reflect.apply(fn, new net.Server(), [PROBE_EVENT])
   },
 })
 
@@ -141,10 +141,11 @@ function setUpHooks(): HookSet {
  * or an older copy's reach less (which are torn down), else kept.
  */
 export function ensureHooks(): void {
-  const current = registry.hooks
+  const record = registry()
+  const current = record.hooks
   if (current === null || current.revision < HOOKS_REVISION) {
     if (current !== null) current.teardown()
-    registry.hooks = setUpHooks()
+    record.hooks = setUpHooks()
   } else if (current === hooks.set && connectWrap.patched) {
     // Someone may have put back the connect they found under ours.
     connectWrap.patch()
@@ -154,8 +155,9 @@ export function ensureHooks(): void {
 
 /** Removes the hooks in place, whichever copy set them up. */
 export function removeHooks(): void {
-  const set = registry.hooks
-  registry.hooks = null
+  const record = registry()
+  const set = record.hooks
+  record.hooks = null
   if (set !== null && typeof set.teardown === 'function') set.teardown()
   // The record lost track of ours (something overwrote `hooks`): ours go all the same.
   else if (hooks.set !== null) hooks.set.teardown()

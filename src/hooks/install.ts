@@ -24,20 +24,7 @@ export interface InstallHandle {
 
 const SETTINGS = ['server', 'client', 'onError']
 
-/**
- * Configures every TCP connection this process opens from now on (and, with
- * `{ server: true }`, accepts). Options are validated now. Without options:
- * the recommended defaults this platform supports (`recommended`). Installs
- * stack, from this copy of the package or any other: the most recent one
- * configures sockets, and undoing it gives back the one beneath (a
- * dependency's install() and uninstall() leave the application's preload in
- * place). The hooks are set up once and removed with the last install.
- *
- * Reaches the sockets of this thread only: sockets opened in worker threads
- * are not seen by an install() in the main thread. Preload
- * `tcp-keepalive/register` (`node --import tcp-keepalive/register`), which
- * runs in every worker too.
- */
+/** install() (documented in hooks/index.ts, the public front). */
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
