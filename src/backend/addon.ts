@@ -1,5 +1,6 @@
 // Loading the native addon. What its values mean is native.ts's business.
 import path = require('node:path')
+import { stopIfBundled } from '../bundled'
 
 /** The raw range the platform file reports; times in milliseconds. */
 export interface NativeRange {
@@ -58,6 +59,7 @@ function load(): AddonLoad {
   // dist/cjs/backend/addon.js -> package root, where node-gyp-build looks for
   // build/Release and prebuilds/<platform>-<arch>.
   const root = path.join(__dirname, '..', '..', '..')
+  stopIfBundled(root)
   try {
     const nodeGypBuild = require('node-gyp-build') as ((dir: string) => unknown) & { path?: (dir: string) => string }
     const addon = nodeGypBuild(root)

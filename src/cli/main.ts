@@ -4,8 +4,9 @@
 // arguments, 1 for anything else. Never a stack trace.
 import { duration as parseEnvDuration } from '../env'
 import { inspectProcess, type InspectedConnection } from './inspect'
+import { runNodeOptions } from './node-options'
 
-const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json]'
+const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json] | tcp-keepalive node-options [--check]'
 const DEFAULT_LIMIT_MS = 350_000 // AWS NLB's fixed idle timeout
 
 class UsageError extends Error {}
@@ -102,6 +103,7 @@ function human(connections: InspectedConnection[], limitMs: number): string {
 
 /** Runs the command line `argv` (without node and the script); returns the exit code. */
 export function run(argv: string[], out: (text: string) => void, err: (text: string) => void): number {
+  if (argv[0] === 'node-options') return runNodeOptions(argv.slice(1), out, err)
   let args: Args
   try {
     args = parseArgs(argv)

@@ -1,5 +1,6 @@
 // install(): the process-wide configuration of every TCP connection.
 import type net = require('node:net')
+import { warnIfAddonMissing } from '../addon-warning'
 import { applicableRecommended } from '../defaults'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
@@ -45,6 +46,7 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
   })
   // Before anything changes: a record another package broke is refused here, not met in net.connect.
   checkRegistry()
+  warnIfAddonMissing()
   const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
   ensureHooks()
   pushInstall(installation)
