@@ -13,6 +13,7 @@ export type KeepAliveErrorCode =
   | 'ERR_TCP_KEEPALIVE_UNSUPPORTED'
   | 'ERR_TCP_KEEPALIVE_UNDICI_MISSING'
   | 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED'
+  | 'ERR_TCP_KEEPALIVE_REGISTRY'
 
 /** An OS call failed: `code` is the errno name (`EINVAL`), as on Node's own system errors. */
 export interface KeepAliveSystemError extends Error {

@@ -30,6 +30,8 @@ export class SocketState {
   /** A hook's chooser waiting for 'connect' (it needs the addresses). */
   chooser: ((socket: net.Socket) => Normalized | null) | undefined = undefined
   onError: ErrorSink | undefined = undefined
+  /** The install (registry.current) whose hook left `pending`/`chooser`: another one current at 'connect' decides instead. */
+  pendingOwner: object | null = null
   /** The shared 'connect' listener is on this socket. Added once: a socket may connect again. */
   listening = false
   /** The handle of the connection a hook configured: a second path reaching the same connection does

@@ -61,18 +61,18 @@ try {
 // Every timed call changes the idle time: Node skips its syscalls when asked
 // for what it set last, and a row of no-ops would compare nothing.
 const opts2 = { ...opts, idle: 31_000 }
-let flip = false
-const ours = timeLoop(() => setKeepAlive(socket, (flip = !flip) ? opts : opts2))
+let turn = 0
+const ours = timeLoop(() => setKeepAlive(socket, ++turn % 2 ? opts : opts2))
 row('C: 4 x setsockopt (idle, interval, count, on)', cSet, cSet, 'the floor')
 row('setKeepAlive(socket, { idle, interval, count })', ours, cSet, 'goal <= 1.3x')
-const nodeOwn = timeLoop(() => socket.setKeepAlive(true, (flip = !flip) ? 30_000 : 31_000))
+const nodeOwn = timeLoop(() => socket.setKeepAlive(true, ++turn % 2 ? 30_000 : 31_000))
 row("Node's socket.setKeepAlive(true, 30000 | 31000)", nodeOwn, cSet, 'idle, plus forced interval 1 s and 10 probes: 4 setsockopt')
 
 for (const [name, load, call] of [
   ['net-keepalive (ffi)', (m) => m, (m) => () => {
     m.setKeepAliveInterval(socket, 5000)
     m.setKeepAliveProbes(socket, 3)
-    socket.setKeepAlive(true, (flip = !flip) ? 30_000 : 31_000)
+    socket.setKeepAlive(true, ++turn % 2 ? 30_000 : 31_000)
   }],
   // sockopt takes the socket and reads its fd itself; Linux option numbers.
   ['sockopt', (m) => m, (m) => () => {

@@ -9,7 +9,7 @@ import { runtime } from '../runtime'
 import { assertConnected, assertTcp, isConnected, Kind, kindOf, stateOf, type InternalSocket } from '../socket'
 import type { TcpInfo, TcpState } from '../tcpinfo'
 import { merge, UNSET, type Normalized } from '../values'
-import { loaded, type Addon, type NativeRange, type Target } from './addon'
+import { loaded, type Addon, type Target } from './addon'
 import { makeGuard } from './guard'
 import type { Backend, BackendCapabilities, InspectedSocket } from './types'
 
@@ -70,7 +70,7 @@ function capabilitiesOf(addon: Addon): BackendCapabilities {
       interval: limit(c.interval),
       count: limit(c.count),
       userTimeout: limit(c.userTimeout),
-      dropTime: c.dropTimeMax > 0 ? limit({ min: 0, max: c.dropTimeMax } as NativeRange) : null,
+      dropTime: c.dropTimeMax > 0 ? limit({ min: 0, max: c.dropTimeMax }) : null,
     }),
     userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
     reason: null,

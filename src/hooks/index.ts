@@ -21,9 +21,11 @@ const agents = (): typeof Agents => (agentsModule ??= require('./agents') as typ
 /**
  * Configures every TCP connection this process opens from now on (and, with
  * `{ server: true }`, accepts). Options are validated now. Without options:
- * the recommended defaults this platform supports (`recommended`). Calling it
- * again, from this copy of the package or any other, replaces the options;
- * the hooks are set up once.
+ * the recommended defaults this platform supports (`recommended`). Installs
+ * stack, from this copy of the package or any other: the most recent one
+ * configures sockets, and undoing it gives back the one beneath (a
+ * dependency's install() and uninstall() leave the application's preload in
+ * place). The hooks are set up once and removed with the last install.
  *
  * Reaches the sockets of this thread only: sockets opened in worker threads
  * are not seen by an install() in the main thread. Preload

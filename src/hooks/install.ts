@@ -4,7 +4,7 @@ import { warnIfAddonMissing } from '../addon-warning'
 import { applicableRecommended } from '../defaults'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
-import { registry, type Installation } from '../registry'
+import { checkRegistry, pushInstall, removeInstall, type Installation } from '../registry'
 import { spreadSetting } from '../spread'
 import { configure, makeConfig, type KeepAliveChooser } from './config'
 import { ensureHooks, removeHooks } from './dispatch'
@@ -25,7 +25,8 @@ export interface InstallOptions {
 }
 
 export interface InstallHandle {
-  /** Stops configuring new sockets and restores what install() changed. Idempotent. */
+  /** Takes this install out of the stack: the one beneath (if any) configures new sockets again; the
+   *  last one out removes the hooks and restores what they patched. Idempotent. */
   uninstall(): void
 }
 
@@ -52,15 +53,15 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     onError,
     spread,
   })
+  // Before anything changes: a record another package broke is refused here, not met in net.connect.
+  checkRegistry()
   warnIfAddonMissing()
   const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
   ensureHooks()
-  registry.current = installation
+  pushInstall(installation)
   return {
     uninstall() {
-      if (registry.current !== installation) return
-      registry.current = null
-      removeHooks()
+      if (removeInstall(installation)) removeHooks()
     },
   }
 }

@@ -103,16 +103,16 @@ beforeAll(async () => {
       if (api) console.log(`  deno getKeepAlive(): ${JSON.stringify(api)}`)
     })
   } else console.log('runtime skipped: deno not fetched (test/harness/platforms/fetch-runtimes.sh)')
-  // Two at a time: each child mostly waits on its servers and on our reads.
+  // Three at a time: each child mostly waits on its servers and on our reads.
   const queue = [...jobs]
-  await Promise.all([0, 1].map(async () => {
+  await Promise.all([0, 1, 2].map(async () => {
     for (let job = queue.shift(); job; job = queue.shift()) await job()
   }))
 }, 240_000)
 
 afterAll(async () => {
   web?.close()
-  await Promise.all(Object.values(servers ?? {}).map((s) => ('stop' in s ? s.stop() : undefined)))
+  await Promise.all(Object.values(servers ?? {}).flatMap((s) => ('stop' in s ? [s.stop()] : [])))
 })
 
 for (const rt of runtimes) {

@@ -55,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   web?.close()
-  await Promise.all(Object.values(servers ?? {}).map((s) => ('stop' in s ? s.stop() : undefined)))
+  await Promise.all(Object.values(servers ?? {}).flatMap((s) => ('stop' in s ? [s.stop()] : [])))
 })
 
 describe(`real clients under install() (${here.label})`, () => {

@@ -3,13 +3,15 @@
 // NODE_OPTIONS quoting of `tcp-keepalive node-options`, checked against a
 // splitter written to Node's documented NODE_OPTIONS rules.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const dist = join(__dirname, '..', '..', 'dist', 'cjs')
-const hints = require(join(dist, 'addon-warning.js')) as typeof import('../../src/addon-warning')
-const nodeOptions = require(join(dist, 'cli', 'node-options.js')) as typeof import('../../src/cli/node-options')
+const load = createRequire(__filename)
+const hints = load(join(dist, 'addon-warning.js')) as typeof import('../../src/addon-warning')
+const nodeOptions = load(join(dist, 'cli', 'node-options.js')) as typeof import('../../src/cli/node-options')
 
 const work = mkdtempSync(join(tmpdir(), 'tka-hints-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
