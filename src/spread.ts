@@ -70,7 +70,8 @@ const drawn = new WeakSet<Normalized>()
 
 /**
  * This socket's share of bulk options: idle and interval drawn per socket,
- * the rest as given. Returns `n` itself when there is nothing to draw.
+ * the rest as given. Returns `n` itself when keepalive is being turned
+ * off or neither time is given.
  */
 export function spreadOf(n: Normalized): Normalized {
   if (n.enable === 0 || (n.idle === UNSET && n.interval === UNSET)) return n
@@ -90,9 +91,9 @@ export function spreadOf(n: Normalized): Normalized {
 // keeps that phase. Setting the idle again once less than 15 s remain makes
 // the kernel re-arm the timer (for the same deadline: the idle counts from
 // the last packet received) on the finer grid, where connections opened at
-// different moments keep different slots. Done only where the
-// kernel still holds the idle drawn (nobody changed it since), and never on
-// a destroyed socket (the backend refuses it).
+// different moments keep different slots. Done only where the kernel still
+// holds the idle drawn (nobody changed it since), and never on a destroyed
+// socket (the backend refuses it).
 const FINE_AHEAD = 15_000
 const REFINE = capabilities.native && capabilities.platform === 'linux'
 
