@@ -160,7 +160,7 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, insta
       expect(warnings).toHaveLength(1)
       expect(warnings[0]).toContain(FIX[pm])
       expect(warnings[0]).toMatch(/interval, count and user timeout are left to the OS/)
-      if (r.kernel) expect(r.kernel).toMatchObject(heldUnderSpread({ enabled: true, idle: 30_000 }))
+      if (r.kernel) expect(r.kernel).toMatchObject(heldUnderSpread({ enabled: true, idle: 20_000 }))
       // An explicit option only the addon sets stops the preload, with the same fix on its one line.
       const { NODE_OPTIONS: _n, ...base } = process.env
       const strict = spawnSync(process.execPath, ['-r', 'tcp-keepalive/register', '-e', '0'], { cwd: dir, env: { ...base, TCP_KEEPALIVE: 'userTimeout=60s' }, encoding: 'utf8' })

@@ -16,7 +16,7 @@ import { capabilities, getKeepAlive, install } from '../lib'
 
 const root = join(__dirname, '..', '..')
 const linux = process.platform === 'linux'
-const R = { idle: 30_000, interval: 15_000, count: 6, userTimeout: 120_000 }
+const R = { idle: 20_000, interval: 5000, count: 20, userTimeout: 120_000 }
 
 /**
  * getKeepAlive against what was set. Linux reads back every option; elsewhere
@@ -200,10 +200,10 @@ describe('tcp-keepalive/register without the native addon', () => {
   // Without the override node-gyp-build honours, which would point it at an addon elsewhere.
   const noOverride = { TCP_KEEPALIVE_PREBUILD: '' }
 
-  it('the defaults degrade to what can be set: idle 30 s (spread: 27-30 s), the rest left to the OS', async () => {
+  it('the defaults degrade to what can be set: idle 20 s (spread: 18-20 s), the rest left to the OS', async () => {
     const r = await runApp(bare, ['--import', 'tcp-keepalive/register', 'app.mjs', 'main'], noOverride)
     expect(r.report.main?.api).toEqual({ enabled: null, idle: null, interval: null, count: null, userTimeout: null })
-    if (r.kernel.main) expect(r.kernel.main).toMatchObject(heldUnderSpread({ enabled: true, idle: 30_000 }))
+    if (r.kernel.main) expect(r.kernel.main).toMatchObject(heldUnderSpread({ enabled: true, idle: 20_000 }))
     console.log(`  without the addon, TCP_KEEPALIVE unset: ${JSON.stringify(r.kernel.main)}`)
   })
 

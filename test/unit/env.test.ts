@@ -7,7 +7,7 @@ import { heldUnderSpread } from '../helpers/spread'
 import { capabilities, getKeepAlive, install, parseKeepAliveEnv, recommended } from '../lib'
 
 const linux = process.platform === 'linux'
-const R = { idle: 30_000, interval: 15_000, count: 6, userTimeout: 120_000 }
+const R = { idle: 20_000, interval: 5000, count: 20, userTimeout: 120_000 }
 
 /**
  * getKeepAlive against what was set. Linux reads back every option; elsewhere
@@ -69,21 +69,21 @@ describe('parseKeepAliveEnv', () => {
     [' off\n', null],
     ['idle=60s,interval=10s,count=6,userTimeout=2m', { options: { idle: 60_000, interval: 10_000, count: 6, userTimeout: 120_000 }, server: false, spread: true }],
     // Keys not given keep the recommended value; the user timeout follows idle + interval x count.
-    ['idle=45s', { options: { idle: 45_000, interval: 15_000, count: 6, userTimeout: 135_000 }, server: false, spread: true }],
-    ['count=3', { options: { idle: 30_000, interval: 15_000, count: 3, userTimeout: 75_000 }, server: false, spread: true }],
+    ['idle=45s', { options: { idle: 45_000, interval: 5000, count: 20, userTimeout: 145_000 }, server: false, spread: true }],
+    ['count=3', { options: { idle: 20_000, interval: 5000, count: 3, userTimeout: 35_000 }, server: false, spread: true }],
     ['server=true', { options: R, server: true, spread: true }],
     ['server=false', { options: R, server: false, spread: true }],
     ['spread=false', { options: R, server: false, spread: false }],
     ['spread=true,server=true', { options: R, server: true, spread: true }],
-    [' idle = 60s , count = 3 ', { options: { idle: 60_000, interval: 15_000, count: 3, userTimeout: 105_000 }, server: false, spread: true }],
-    ['idle=90000ms', { options: { idle: 90_000, interval: 15_000, count: 6, userTimeout: 180_000 }, server: false, spread: true }],
-    ['idle=0.5m,interval=500ms', { options: { idle: 30_000, interval: 500, count: 6, userTimeout: 36_000 }, server: false, spread: true }],
+    [' idle = 60s , count = 3 ', { options: { idle: 60_000, interval: 5000, count: 3, userTimeout: 75_000 }, server: false, spread: true }],
+    ['idle=90000ms', { options: { idle: 90_000, interval: 5000, count: 20, userTimeout: 190_000 }, server: false, spread: true }],
+    ['idle=0.5m,interval=500ms', { options: { idle: 30_000, interval: 500, count: 20, userTimeout: 50_000 }, server: false, spread: true }],
     // 1500 ms is held as 2 s by the kernel: the derived user timeout counts 2 s.
-    ['idle=1.5s', { options: { idle: 1500, interval: 15_000, count: 6, userTimeout: 92_000 }, server: false, spread: true }],
-    ['idle=2.000s,interval=1.0ms', { options: { idle: 2000, interval: 1, count: 6, userTimeout: 8000 }, server: false, spread: true }],
-    ['idle=060s', { options: { idle: 60_000, interval: 15_000, count: 6, userTimeout: 150_000 }, server: false, spread: true }],
-    ['userTimeout=0', { options: { idle: 30_000, interval: 15_000, count: 6, userTimeout: 0 }, server: false, spread: true }],
-    ['userTimeout=5m,idle=10s', { options: { idle: 10_000, interval: 15_000, count: 6, userTimeout: 300_000 }, server: false, spread: true }],
+    ['idle=1.5s', { options: { idle: 1500, interval: 5000, count: 20, userTimeout: 102_000 }, server: false, spread: true }],
+    ['idle=2.000s,interval=1.0ms', { options: { idle: 2000, interval: 1, count: 20, userTimeout: 22_000 }, server: false, spread: true }],
+    ['idle=060s', { options: { idle: 60_000, interval: 5000, count: 20, userTimeout: 160_000 }, server: false, spread: true }],
+    ['userTimeout=0', { options: { idle: 20_000, interval: 5000, count: 20, userTimeout: 0 }, server: false, spread: true }],
+    ['userTimeout=5m,idle=10s', { options: { idle: 10_000, interval: 5000, count: 20, userTimeout: 300_000 }, server: false, spread: true }],
     // The sum passes the OS maximum: no user timeout, the count alone decides.
     ['idle=32767s,interval=32767s,count=127', { options: { idle: 32_767_000, interval: 32_767_000, count: 127 }, server: false, spread: true }],
   ]
