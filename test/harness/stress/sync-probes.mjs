@@ -225,8 +225,9 @@ async function orchestrate() {
     process.exit(2)
   }
   const needFds = n + 256
-  const hard = Number(run('sh', ['-c', 'ulimit -Hn']).trim())
-  if (!root && hard !== Infinity && hard < needFds) {
+  const hardText = run('sh', ['-c', 'ulimit -Hn']).trim()
+  const hard = hardText === 'unlimited' ? Infinity : Number(hardText)
+  if (!root && hard < needFds) {
     console.error(`each child needs ${needFds} file descriptors; the hard limit is ${hard}: raise it (ulimit -Hn ${needFds} as root, or limits.conf) or lower --connections`)
     process.exit(2)
   }
