@@ -3,27 +3,9 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { expectApi, RECOMMENDED as R } from '../helpers/expect-api'
 import { heldUnderSpread } from '../helpers/spread'
 import { capabilities, getKeepAlive, install, parseKeepAliveEnv, recommended } from '../lib'
-
-const linux = process.platform === 'linux'
-const R = { idle: 20_000, interval: 5000, count: 20, userTimeout: 120_000 }
-
-/**
- * getKeepAlive against what was set. Linux reads back every option; elsewhere
- * a value the OS cannot report is null and an option it lacks is not set.
- */
-function expectApi(actual: object | undefined, expected: Record<string, unknown>, label?: string): void {
-  if (linux) {
-    expect(actual, label).toEqual(expected)
-    return
-  }
-  const got = actual as Record<string, unknown>
-  for (const [k, v] of Object.entries(expected)) {
-    if (k !== 'enabled' && !capabilities[k as 'idle']) continue
-    if (got[k] !== null) expect(got[k], `${label ?? ''} ${k}`).toEqual(v)
-  }
-}
 
 describe('recommended', () => {
   it('is frozen, and its user timeout equals the probing it must not cut short', () => {
