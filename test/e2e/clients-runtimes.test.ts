@@ -6,23 +6,10 @@ import { existsSync, readdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expectClient, ITEM_CASES, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
+import { expectClient, ITEM_CASES, PORTABLE_CLIENTS, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
 import { startPostgres, startRedis, startServers, type Started } from '../helpers/servers'
 
-const SUBSET: Array<[client: string, server: 'pg' | 'redis' | null]> = [
-  ['net.connect', null],
-  ['net.Socket().connect', null],
-  ['tls.connect', null],
-  ['http agent', null],
-  ['https agent', null],
-  ['fetch', null],
-  ['undici', null],
-  ['pg', 'pg'],
-  ['pg Pool', 'pg'],
-  ['postgres.js', 'pg'],
-  ['ioredis', 'redis'],
-  ...ITEM_CASES,
-]
+const SUBSET = [...PORTABLE_CLIENTS, ...ITEM_CASES]
 
 const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
 const versionKey = (v: string): number[] => v.split('.').map(Number)

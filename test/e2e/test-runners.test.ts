@@ -106,29 +106,23 @@ function judge(run: ReturnType<typeof spawnSync>, results: string): void {
 
 const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' }
 
+/** Runs a runner's bin in its project and judges what its test files saw. */
+function runIn(p: ReturnType<typeof project>, bin: string, args: string[]): void {
+  const run = spawnSync(process.execPath, [bin, ...args], { cwd: p.dir, env, encoding: 'utf8', timeout: 300_000 })
+  judge(run, p.results)
+}
+
 describe(`${FILES} test files, one process`, () => {
   for (const jest of ['jest29', 'jest30']) {
     it(`${jest} (${(JSON.parse(readFileSync(join(root, 'node_modules', jest, 'package.json'), 'utf8')) as { version: string }).version}), --runInBand`, () => {
       const p = project(jest, false)
-      const run = spawnSync(process.execPath, [join(root, 'node_modules', jest, 'bin', 'jest.js'), '--rootDir', p.dir, '--runInBand', '--transform', '{}', '--ci'], {
-        cwd: p.dir,
-        env,
-        encoding: 'utf8',
-        timeout: 300_000,
-      })
-      judge(run, p.results)
+      runIn(p, join(root, 'node_modules', jest, 'bin', 'jest.js'), ['--rootDir', p.dir, '--runInBand', '--transform', '{}', '--ci'])
     }, 320_000)
   }
   for (const pool of ['vmThreads', 'vmForks']) {
     it(`vitest pool ${pool}, one worker`, () => {
       const p = project(pool, true)
-      const run = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', p.dir, '--pool', pool, '--maxWorkers', '1'], {
-        cwd: p.dir,
-        env,
-        encoding: 'utf8',
-        timeout: 300_000,
-      })
-      judge(run, p.results)
+      runIn(p, join(root, 'node_modules', 'vitest', 'vitest.mjs'), ['run', '--root', p.dir, '--pool', pool, '--maxWorkers', '1'])
     }, 320_000)
   }
 })

@@ -1,7 +1,9 @@
 // What getKeepAlive must report, shared by the unit tier (in process) and the
 // kernel tier (the preload as a user runs it).
+import { once } from 'node:events'
+import net from 'node:net'
 import { expect } from 'vitest'
-import { capabilities } from '../lib'
+import { capabilities, install } from '../lib'
 
 const linux = process.platform === 'linux'
 
@@ -21,5 +23,27 @@ export function expectApi(actual: object | undefined, expected: Record<string, u
   for (const [k, v] of Object.entries(expected)) {
     if (k !== 'enabled' && !capabilities[k as 'idle']) continue
     if (got[k] !== null) expect(got[k], `${label ?? ''} ${k}`).toEqual(v)
+  }
+}
+
+/**
+ * A loopback connection opened under install() without options, handed to
+ * check while connected; the hooks and the server are gone afterwards.
+ */
+export async function connectUnderDefaults(check: (socket: net.Socket) => void): Promise<void> {
+  const server = net.createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const handle = install()
+  try {
+    const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+    await once(c, 'connect')
+    try {
+      check(c)
+    } finally {
+      c.destroy()
+    }
+  } finally {
+    handle.uninstall()
+    server.close()
   }
 }

@@ -5,36 +5,25 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { harness } from '../helpers/paths'
 import { peekChildSockopt, peekSockopt } from '../helpers/kernel'
-import { expectApi, RECOMMENDED as R } from '../helpers/expect-api'
+import { connectUnderDefaults, expectApi, RECOMMENDED as R } from '../helpers/expect-api'
 import { heldUnderSpread } from '../helpers/spread'
-import { getKeepAlive, install } from '../lib'
+import { getKeepAlive } from '../lib'
 
 const root = join(__dirname, '..', '..')
 
 describe('install() without options', () => {
-  it('applies the recommended values, as the kernel holds them', async () => {
-    const server = net.createServer().listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const handle = install()
-    try {
-      const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
-      await once(c, 'connect')
+  it('applies the recommended values, as the kernel holds them', () =>
+    connectUnderDefaults((c) => {
       // Drawn per socket within the spread (README, "The spread").
       expectApi(getKeepAlive(c), heldUnderSpread({ enabled: true, ...R }))
       const seen = peekSockopt((c as unknown as { _handle: { fd: number } })._handle.fd)
       if (seen) expect(seen).toMatchObject(heldUnderSpread({ enabled: true, ...R }))
-      c.destroy()
-    } finally {
-      handle.uninstall()
-      server.close()
-    }
-  })
+    }))
 })
 
 // --- The preload, run as a user runs it ---------------------------------

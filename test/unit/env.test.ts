@@ -1,9 +1,7 @@
 // The recommended defaults and the TCP_KEEPALIVE grammar, in process
 // (test/kernel/register.test.ts runs the preload as a user runs it).
-import { once } from 'node:events'
-import net from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { expectApi, RECOMMENDED as R } from '../helpers/expect-api'
+import { connectUnderDefaults, expectApi, RECOMMENDED as R } from '../helpers/expect-api'
 import { heldUnderSpread } from '../helpers/spread'
 import { capabilities, getKeepAlive, install, parseKeepAliveEnv, recommended } from '../lib'
 
@@ -21,21 +19,9 @@ describe('recommended', () => {
     expect(recommended.userTimeout).toBe(recommended.idle + recommended.interval * recommended.count)
   })
 
-  it('install() without options applies them', async () => {
-    const server = net.createServer().listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const handle = install()
-    try {
-      const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
-      await once(c, 'connect')
-      // Drawn per socket within the spread (README, "The spread").
-      expectApi(getKeepAlive(c), heldUnderSpread({ enabled: true, ...R }))
-      c.destroy()
-    } finally {
-      handle.uninstall()
-      server.close()
-    }
-  })
+  it('install() without options applies them', () =>
+    // Drawn per socket within the spread (README, "The spread").
+    connectUnderDefaults((c) => expectApi(getKeepAlive(c), heldUnderSpread({ enabled: true, ...R }))))
 })
 
 describe('parseKeepAliveEnv', () => {
