@@ -155,6 +155,16 @@ async function pooledTwice(acquire, serverSeenPort, remote) {
   await checkpoint(reuseStage(a.port, b.port), b.port, remote, b.stream)
 }
 
+// A TLS connection to the HTTPS server through tls.connect as it stands now
+// (wrapped by us, or by us over someone else), checked once connected.
+async function tlsChecked(tls) {
+  const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
+  await once(s, 'secureConnect')
+  await tick()
+  await checkpoint('connect', s.localPort, t.https, s)
+  s.destroy()
+}
+
 // Each case: connect, checkpoint; where the client pools, release, use the same
 // connection again and checkpoint again.
 const cases = {
@@ -177,11 +187,7 @@ const cases = {
   },
   async 'tls.connect'() {
     const tls = require('node:tls')
-    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
-    await once(s, 'secureConnect')
-    await tick()
-    await checkpoint('connect', s.localPort, t.https, s)
-    s.destroy()
+    await tlsChecked(tls)
   },
   'http agent': () => agentTwice(require('node:http'), httpUrl, t.http),
   'https agent': () => agentTwice(require('node:https'), httpsUrl, t.https),
@@ -449,11 +455,7 @@ const cases = {
     } finally {
       handle = tka.install(opts, { onError: note })
     }
-    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
-    await once(s, 'secureConnect')
-    await tick()
-    await checkpoint('connect', s.localPort, t.https, s)
-    s.destroy()
+    await tlsChecked(tls)
   },
   // A library stubs tls.connect, we install over the stub, it restores its saved original.
   async 'tls.connect restored by another library'() {
@@ -465,11 +467,7 @@ const cases = {
     }
     handle = tka.install(opts, { onError: note })
     tls.connect = saved
-    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
-    await once(s, 'secureConnect')
-    await tick()
-    await checkpoint('connect', s.localPort, t.https, s)
-    s.destroy()
+    await tlsChecked(tls)
   },
   // An app's copy and a library's nested copy of this package in one process:
   // the most recent install() wins, whichever copy made it, and an older
