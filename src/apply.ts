@@ -8,6 +8,7 @@ import { applyNative } from './marshal'
 import { merge, UNSET, type Normalized } from './options'
 import { kMarks, MARK_EXPLICIT } from './registry'
 import { NODE_TIMING } from './runtime'
+import { directionOf, markConnected, track } from './census'
 import { checkSocket, FD_TARGET, isNoise, Kind, kindOf, kState, needsCheck, notTcp, stateOf, targetOf, type InternalSocket } from './socket'
 
 type Marked = InternalSocket & { [kMarks]?: number }
@@ -17,6 +18,7 @@ type Marked = InternalSocket & { [kMarks]?: number }
 function onConnectApply(this: InternalSocket): void {
   const state = this[kState]
   if (state === undefined) return
+  markConnected(this)
   let pending = state.pending
   const chooser = state.chooser
   const fromHook = state.pendingFromHook
@@ -118,6 +120,7 @@ export function applyChecked(s: InternalSocket, n: Normalized, onError?: ErrorSi
     state.chooser = undefined
     if (onError) state.onError = onError
   }
+  track(s, directionOf(s), null)
   const m = s as Marked
   if (m[kMarks] !== MARK_EXPLICIT) m[kMarks] = (m[kMarks] ?? 0) | MARK_EXPLICIT
 }

@@ -12,9 +12,12 @@ export interface KeepAliveEnv {
   options: KeepAliveOptions
   /** `server=true`: also configure accepted sockets. */
   server: boolean
+  /** `origins=true`: record where each connection was opened (see `connections()`). Present when given. */
+  origins?: boolean
 }
 
-const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server'] as const
+const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server', 'origins'] as const
+const FLAGS = ['server', 'origins'] as const
 type Key = (typeof KEYS)[number]
 const DURATION = /^(\d+)(?:\.(\d+))?(ms|s|m)?$/
 const MS_PER_UNIT: Record<string, bigint> = { ms: 1n, s: 1000n, m: 60_000n }
@@ -43,7 +46,7 @@ export function duration(text: string): number | 'fraction' | null {
   return Number(scaled / scale)
 }
 
-function parseValue(name: string, key: Exclude<Key, 'server'>, value: string, part: string): number {
+function parseValue(name: string, key: Exclude<Key, (typeof FLAGS)[number]>, value: string, part: string): number {
   if (key === 'count') {
     if (!/^\d+$/.test(value)) throw bad(name, `${q(part)}: count is a number of probes (a whole number such as 9), not ${q(value)}`)
     return Number(value)
@@ -58,7 +61,7 @@ function parseValue(name: string, key: Exclude<Key, 'server'>, value: string, pa
  * Parses a TCP_KEEPALIVE value. `undefined`, empty and `on` mean the
  * recommended defaults; `off` returns null (install nothing); otherwise
  * comma-separated `key=value` parts (`idle`, `interval`, `userTimeout`:
- * durations; `count`: probes; `server`: true or false) replace the
+ * durations; `count`: probes; `server`, `origins`: true or false) replace the
  * recommended value of their key. Throws on anything else, with a one-line
  * message naming `name`, the bad part and, for a typo, the key meant.
  */
@@ -90,12 +93,12 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
     const earlier = given.get(k)
     if (earlier) throw bad(name, `${q(k)} is given twice (${q(earlier.part)} and ${q(part)})`)
     if (raw === '') throw bad(name, `${q(part)} has no value`)
-    if (k === 'server') {
-      if (raw !== 'true' && raw !== 'false') throw bad(name, `${q(part)}: server is true or false, not ${q(raw)}`)
+    if ((FLAGS as readonly string[]).includes(k)) {
+      if (raw !== 'true' && raw !== 'false') throw bad(name, `${q(part)}: ${k} is true or false, not ${q(raw)}`)
       given.set(k, { value: raw === 'true', part })
       continue
     }
-    const n = parseValue(name, k, raw, part)
+    const n = parseValue(name, k as Exclude<Key, (typeof FLAGS)[number]>, raw, part)
     try {
       // The API's own validator: the same ranges, units and errors (an
       // option this platform cannot honour fails here, at startup).
@@ -125,5 +128,8 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
       if (honoured('userTimeout', sum)) options.userTimeout = sum
     }
   }
-  return { options, server: given.get('server')?.value === true }
+  const env: KeepAliveEnv = { options, server: given.get('server')?.value === true }
+  const origins = given.get('origins')
+  if (origins !== undefined) env.origins = origins.value === true
+  return env
 }

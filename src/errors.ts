@@ -12,6 +12,7 @@ export type KeepAliveErrorCode =
   | 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND'
   | 'ERR_TCP_KEEPALIVE_UNSUPPORTED'
   | 'ERR_TCP_KEEPALIVE_UNDICI_MISSING'
+  | 'ERR_TCP_KEEPALIVE_OPENTELEMETRY_MISSING'
   | 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED'
 
 /** An OS call failed: `code` is the errno name (`EINVAL`), as on Node's own system errors. */

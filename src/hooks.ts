@@ -24,6 +24,8 @@ import { normalizeOptions, type KeepAliveOptions, type Normalized } from './opti
 import { registry, type HookSet, type Installation } from './registry'
 import { channels, connectPublishes, hookPaths } from './runtime'
 import { claim, type InternalSocket } from './socket'
+import { track } from './census'
+import { captureOrigin } from './origins'
 
 /** What a per-socket chooser learns about the connection. */
 export interface SocketInfo {
@@ -47,6 +49,10 @@ export interface InstallOptions {
   client?: boolean
   /** Receives every failure; default: one process warning per error code. Never throws into Node. */
   onError?: (err: Error, socket: net.Socket) => void
+  /** List the sockets reached in `connections()`. Default `true`. */
+  census?: boolean
+  /** Record where each connection was opened (`origin` in `connections()`). Default `false`: a stack per connection costs. */
+  origins?: boolean
 }
 
 export interface InstallHandle {
@@ -60,6 +66,8 @@ interface Config {
   client: boolean
   server: boolean
   onError: ((err: Error, socket: net.Socket) => void) | undefined
+  census: boolean
+  origins: boolean
   /** fail() bound to this config, made once: no closure per socket. */
   sink: ErrorSink
   /** The chooser run at 'connect' for a client socket reached before it (made once). */
@@ -115,6 +123,7 @@ function configure(config: Config, socket: net.Socket, direction: 'client' | 'se
   const s = socket as InternalSocket
   // An explicit call (setKeepAlive, withKeepAlive, connector) made the socket the user's, whatever the order.
   if (s.destroyed || isExplicit(s) || !claim(s)) return
+  if (config.census) track(s, direction === 'server' ? 1 : 0, config.origins ? captureOrigin() : null)
   // A chooser sees the connected socket (addresses, servername); the client
   // channel publishes before connect() has even started.
   const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : (x: net.Socket) => choose(config, x as Marked, direction)
@@ -300,11 +309,13 @@ function setUpHooks(): HookSet {
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
-    if (!['server', 'client', 'onError'].includes(key)) {
-      throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "settings.${key}" is not an install setting. Known settings: server, client, onError.`)
+    if (!['server', 'client', 'onError', 'census', 'origins'].includes(key)) {
+      throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "settings.${key}" is not an install setting. Known settings: server, client, onError, census, origins.`)
     }
   }
-  const { server = false, client = true, onError } = settings
+  const { server = false, client = true, onError, census = true, origins = false } = settings
+  if (typeof census !== 'boolean') throw invalidType('settings.census', 'of type boolean', census)
+  if (typeof origins !== 'boolean') throw invalidType('settings.origins', 'of type boolean', origins)
   if (typeof server !== 'boolean') throw invalidType('settings.server', 'of type boolean', server)
   if (typeof client !== 'boolean') throw invalidType('settings.client', 'of type boolean', client)
   if (onError !== undefined && typeof onError !== 'function') throw invalidType('settings.onError', 'of type function', onError)
@@ -314,6 +325,8 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     client,
     server,
     onError,
+    census,
+    origins,
   })
   const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
   const hooks = registry.hooks
@@ -348,7 +361,7 @@ export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveO
   if (agent === null || typeof agent !== 'object' || typeof agent.createConnection !== 'function') {
     throw invalidType('agent', 'an http.Agent or https.Agent (an object with createConnection)', agent)
   }
-  const config = makeConfig({ fixed: normalizeOptions(options), choose: null, client: true, server: false, onError: settings.onError })
+  const config = makeConfig({ fixed: normalizeOptions(options), choose: null, client: true, server: false, onError: settings.onError, census: false, origins: false })
   const target = agent as unknown as { [kAgentConfig]?: Config; createConnection: (...args: unknown[]) => unknown }
   const first = target[kAgentConfig] === undefined
   target[kAgentConfig] = config
@@ -401,7 +414,7 @@ function loadUndici(): { buildConnector: (options: object) => Connector } {
  */
 export function connector(options: KeepAliveOptions, connectOptions: object = {}, settings: Pick<InstallOptions, 'onError'> = {}): Connector {
   const fixed = normalizeOptions(options)
-  const config = makeConfig({ fixed, choose: null, client: true, server: false, onError: settings.onError })
+  const config = makeConfig({ fixed, choose: null, client: true, server: false, onError: settings.onError, census: false, origins: false })
   const connect = loadUndici().buildConnector(connectOptions)
   return function keepAliveConnect(opts, callback) {
     return connect(opts, (...result) => {

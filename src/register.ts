@@ -81,7 +81,7 @@ function register(): void {
   let parsed
   try {
     parsed = parseKeepAliveEnv(process.env.TCP_KEEPALIVE)
-    if (parsed) install(parsed.options, { server: parsed.server })
+    if (parsed) install(parsed.options, { server: parsed.server, origins: parsed.origins === true })
   } catch (err) {
     // One line, no stack: the message names TCP_KEEPALIVE and the bad part.
     process.stderr.write(`tcp-keepalive/register: ${(err as Error).message}\n`)

@@ -82,6 +82,8 @@ describe('parseKeepAliveEnv', () => {
     ['count=3', { options: { idle: 30_000, interval: 10_000, count: 3, userTimeout: 60_000 }, server: false }],
     ['server=true', { options: R, server: true }],
     ['server=false', { options: R, server: false }],
+    ['origins=true', { options: R, server: false, origins: true }],
+    ['server=true,origins=false', { options: R, server: true, origins: false }],
     [' idle = 60s , count = 3 ', { options: { idle: 60_000, interval: 10_000, count: 3, userTimeout: 90_000 }, server: false }],
     ['idle=90000', { options: { idle: 90_000, interval: 10_000, count: 9, userTimeout: 180_000 }, server: false }],
     ['idle=0.5m,interval=500ms', { options: { idle: 30_000, interval: 500, count: 9, userTimeout: 39_000 }, server: false }],
@@ -102,11 +104,13 @@ describe('parseKeepAliveEnv', () => {
   const idleTooLong = `${capabilities.limits.idle.max / 1000 + 1}s`
   const countTooMany = String(capabilities.limits.count.max + 1)
   const invalid: Array<[string, string, RegExp]> = [
-    ['intreval=10s', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"\? Options: idle, interval, count, userTimeout, server$/],
+    ['intreval=10s', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"\? Options: idle, interval, count, userTimeout, server, origins$/],
     ['idle=60s,intreval=10s', 'ERR_INVALID_ARG_VALUE', /unknown option "intreval".*did you mean "interval"/],
     ['userTimout=5s', 'ERR_INVALID_ARG_VALUE', /did you mean "userTimeout"/],
     ['Idle=5s', 'ERR_INVALID_ARG_VALUE', /unknown option "Idle".*did you mean "idle"/],
     ['servr=true', 'ERR_INVALID_ARG_VALUE', /did you mean "server"/],
+    ['origins=yes', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: "origins=yes": origins is true or false, not "yes"$/],
+    ['origin=true', 'ERR_INVALID_ARG_VALUE', /did you mean "origins"/],
     ['enable=true', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "enable" in "enable=true" Options: /],
     ['idle=0', 'ERR_OUT_OF_RANGE', /^TCP_KEEPALIVE: "idle=0": The value of "TCP_KEEPALIVE.idle" is out of range\. It must be >= 1 && <= \d+ .*Received 0$/],
     [`idle=${idleTooLong}`, 'ERR_OUT_OF_RANGE', new RegExp(`"idle=${idleTooLong}": .*out of range.*Received ${capabilities.limits.idle.max + 1000}$`)],
@@ -292,7 +296,7 @@ describe('tcp-keepalive/register', () => {
     expect(r.status).toBe(9)
     expect(r.stdout).toBe('') // the app never ran
     expect(r.stderr).toBe(
-      'tcp-keepalive/register: TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"? Options: idle, interval, count, userTimeout, server\n',
+      'tcp-keepalive/register: TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"? Options: idle, interval, count, userTimeout, server, origins\n',
     )
   })
 

@@ -1,0 +1,200 @@
+// The census: every connected TCP socket of this thread that the hooks reached
+// or setKeepAlive was given, read on demand.
+//
+// It must never be a leak of its own. The list holds WeakRefs only, so a
+// socket the application dropped is collected as if the census did not exist;
+// what it knows about a socket lives on the socket (SocketState). Node's list
+// of active handles is no help: agents unref() their free sockets. The list is
+// compacted when it has doubled since the last compaction, so a process that
+// opens millions of short connections and never asks keeps it at about twice
+// its open sockets, at O(1) amortized per connection.
+import type net = require('node:net')
+import { native } from './binding'
+import { invalidType, makeError } from './errors'
+import { isExposed } from './inspect'
+import { readNative, readTcpInfoNative } from './marshal'
+import { UNKNOWN, type KeepAliveState } from './options'
+import { needsCheck, stateOf, targetOf, type InternalSocket, kState } from './socket'
+import { tcpInfoFrom, type TcpInfo, type TcpState } from './tcpinfo'
+import { rememberPeer, watchCloses } from './timeout-event'
+
+/** One connection as `connections()` reports it. Times are milliseconds. */
+export interface Connection {
+  /** `client`: opened by this process; `server`: accepted by one of its servers. */
+  direction: 'client' | 'server'
+  /** `address:port`, IPv6 in brackets. */
+  local: string
+  remote: string
+  /** TLS server name or the host given to connect, where Node records it. */
+  host: string | null
+  /** From TCP_INFO; `null` where the OS does not report it (or without the addon). */
+  state: TcpState | null
+  /** Time since the socket connected (or, for one given to setKeepAlive later, since then). */
+  age: number
+  /** Time since data last moved either way, from TCP_INFO; `null` where the OS does not say. */
+  idle: number | null
+  /** As `getKeepAlive` reads it. */
+  keepalive: KeepAliveState
+  /** An idle-dropping middlebox with limit `idleLimit` would forget this connection. */
+  exposed: boolean
+  /** Bytes, from TCP_INFO where the OS has them, else Node's own counters. */
+  bytesSent: number
+  bytesReceived: number
+  /** Segments retransmitted over the connection's life; `null` where the OS does not say. */
+  retransmits: number | null
+  /** `file:line` where the connection was opened (`install(…, { origins: true })`), else `null`. */
+  origin: string | null
+}
+
+export interface ConnectionsOptions {
+  /** The idle limit of the middlebox `exposed` is judged against. Default 350 000 (350 s, an AWS NLB). */
+  idleLimit?: number
+}
+
+export const DEFAULT_IDLE_LIMIT = 350_000
+
+type Tracked = InternalSocket & { _host?: string | null; servername?: string | false | null; bytesRead?: number; bytesWritten?: number }
+
+let refs: WeakRef<InternalSocket>[] = []
+let compactAt = 64
+
+/** Drops entries whose socket is gone or closed; returns the sockets still open. */
+function compact(): InternalSocket[] {
+  const live: InternalSocket[] = []
+  const kept: WeakRef<InternalSocket>[] = []
+  for (const ref of refs) {
+    const s = ref.deref()
+    if (s === undefined || s.destroyed) continue
+    kept.push(ref)
+    live.push(s)
+  }
+  refs = kept
+  compactAt = Math.max(64, kept.length * 2)
+  return live
+}
+
+/**
+ * Adds a socket to the census (once). `origin` is where it was opened, when
+ * known. Called by the hooks and by setKeepAlive.
+ */
+export function track(s: InternalSocket, direction: 0 | 1, origin: string | null): void {
+  const state = stateOf(s)
+  if (state.tracked) return
+  state.tracked = true
+  state.direction = direction
+  state.origin = origin
+  if (s.connecting || s._handle === null) state.since = 0
+  else {
+    state.since = performance.now()
+    rememberPeer(s)
+  }
+  if (refs.length >= compactAt) compact()
+  refs.push(new WeakRef(s))
+  watchCloses()
+}
+
+/** For a socket tracked while connecting: its age starts now. */
+export function markConnected(s: InternalSocket): void {
+  const state = s[kState]
+  if (state === undefined || !state.tracked) return
+  if (state.since === 0) state.since = performance.now()
+  rememberPeer(s)
+}
+
+/** The open sockets of the census (connected or not), for metrics and the close watch. */
+export function trackedSockets(): InternalSocket[] {
+  return compact()
+}
+
+/** 1 for a socket accepted by a server (net or tls), 0 otherwise. */
+export function directionOf(s: net.Socket): 0 | 1 {
+  const x = s as net.Socket & { server?: unknown; _server?: unknown; _tlsOptions?: { isServer?: boolean } }
+  return x._server != null || x.server != null || x._tlsOptions?.isServer === true ? 1 : 0
+}
+
+function endpoint(address: string | undefined, port: number | undefined): string {
+  if (address === undefined || port === undefined) return ''
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
+}
+
+export function hostOf(s: Tracked): string | null {
+  return typeof s.servername === 'string' ? s.servername : (s._host ?? null)
+}
+
+const orNull = (v: number): number | null => (v === UNKNOWN || v < 0 ? null : v)
+const NO_KEEPALIVE: KeepAliveState = Object.freeze({ enabled: null, idle: null, interval: null, count: null, userTimeout: null })
+
+/** What the kernel holds for one socket; null when it closed meanwhile. */
+export function readSocket(s: InternalSocket): { keepalive: KeepAliveState; info: TcpInfo | null } | null {
+  const binding = native.binding
+  if (!binding) return { keepalive: NO_KEEPALIVE, info: null }
+  try {
+    const target = targetOf(s)
+    if (target === null) return null
+    const verify = needsCheck(s)
+    const slots = readNative(binding, target, verify)
+    const keepalive: KeepAliveState = {
+      enabled: slots[1] === UNKNOWN ? null : slots[1] === 1,
+      idle: orNull(slots[2] as number),
+      interval: orNull(slots[3] as number),
+      count: orNull(slots[4] as number),
+      userTimeout: orNull(slots[5] as number),
+    }
+    let info: TcpInfo | null = null
+    try {
+      info = tcpInfoFrom(readTcpInfoNative(binding, target, verify))
+    } catch (err) {
+      // This OS has no TCP_INFO call: the rest of the entry still stands.
+      if ((err as { code?: unknown }).code !== 'ENOSYS') throw err
+    }
+    return { keepalive, info }
+  } catch {
+    // Closed, or not TCP after all (a TLS socket over a pipe): not a connection to list.
+    return null
+  }
+}
+
+/**
+ * Every connected TCP socket of this thread that the hooks reached
+ * (`install()` or the preload; accepted ones with `server: true`) or that was
+ * given to `setKeepAlive`, including sockets idle in a pool. Reads the kernel
+ * for each (keepalive options and TCP_INFO). Holds no socket alive.
+ */
+export function connections(options: ConnectionsOptions = {}): Connection[] {
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
+  for (const key of Object.keys(options)) {
+    if (key !== 'idleLimit') throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "options.${key}" is not a connections() option. Known options: idleLimit.`)
+  }
+  const limit = options.idleLimit ?? DEFAULT_IDLE_LIMIT
+  if (typeof limit !== 'number') throw invalidType('options.idleLimit', 'of type number', limit)
+  if (!Number.isInteger(limit) || limit < 1) throw makeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.idleLimit" is out of range. It must be an integer >= 1 (ms). Received ${String(limit)}`)
+  const now = performance.now()
+  const out: Connection[] = []
+  for (const s of compact() as Tracked[]) {
+    if (s.connecting || s._handle === null) continue
+    const read = readSocket(s)
+    if (read === null) continue
+    const state = s[kState]
+    const { keepalive, info } = read
+    const idle = info === null || info.lastDataSent === null || info.lastDataReceived === null ? null : Math.min(info.lastDataSent, info.lastDataReceived)
+    // Tracked while connecting by a path that never saw 'connect': first seen connected now.
+    if (state !== undefined && state.since === 0) state.since = now
+    const since = state?.since ?? now
+    out.push({
+      direction: state?.direction === 1 ? 'server' : 'client',
+      local: endpoint(s.localAddress, s.localPort),
+      remote: endpoint(s.remoteAddress, s.remotePort),
+      host: hostOf(s),
+      state: info?.state ?? null,
+      age: Math.round(now - since),
+      idle,
+      keepalive,
+      exposed: isExposed(keepalive, limit),
+      bytesSent: info?.bytesSent ?? s.bytesWritten ?? 0,
+      bytesReceived: info?.bytesReceived ?? s.bytesRead ?? 0,
+      retransmits: info?.totalRetransmits ?? null,
+      origin: state?.origin ?? null,
+    })
+  }
+  return out
+}
