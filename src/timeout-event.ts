@@ -49,14 +49,16 @@ export function setCloseListener(listener: CloseListener | null): void {
 }
 
 /**
- * From what the kernel reported just before the close: data still
- * unacknowledged means retransmissions ran out (the user timeout when one is
- * set); none, with probes out, means keepalive did.
+ * From what the kernel reported just before the close. By then it has
+ * dropped the unsent and unacknowledged data (unacked reads 0), but the
+ * retransmissions of the last run remain: data that was never acknowledged.
+ * With none, probes out means keepalive gave up. (Keepalive never probes
+ * while data is in flight, so the two do not mix.)
  */
 export function classify(info: TcpInfo | null, userTimeout: number | null): TimeoutReason {
   if (info === null) return 'timeout'
-  if (info.unacked !== null && info.unacked > 0) return userTimeout !== null && userTimeout > 0 ? 'user-timeout' : 'timeout'
-  if (info.keepaliveProbes !== null && info.keepaliveProbes > 0) return 'keepalive'
+  if ((info.unacked ?? 0) > 0 || (info.retransmits ?? 0) > 0) return userTimeout !== null && userTimeout > 0 ? 'user-timeout' : 'timeout'
+  if ((info.keepaliveProbes ?? 0) > 0) return 'keepalive'
   return 'timeout'
 }
 
