@@ -78,6 +78,8 @@ function onClosing(s: Peer, err: unknown): void {
   if (timedOut) reason = classify(info, k?.userTimeout ?? null)
   else if (err == null) reason = 'normal'
   else reason = code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' ? 'reset' : 'error'
+  // resetAndDestroy(): this side sends the RST, with no error of its own.
+  if (err == null && (s as { resetAndClosing?: boolean }).resetAndClosing === true) reason = 'reset'
   if (publish) {
     // getpeername fails once the kernel closed the connection: only an address read before is known.
     const peer = s._peername

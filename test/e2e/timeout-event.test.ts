@@ -44,8 +44,9 @@ describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is bla
     lab?.destroy()
   })
 
-  it("one message per configured socket: 'keepalive' with the probes seen on the wire, 'user-timeout' for data never acknowledged", async () => {
+  it("one message per configured socket: 'keepalive' with the probes seen on the wire, 'user-timeout' for data never acknowledged; the same reasons in the closed-connections metric", async () => {
     const spec = {
+      metrics: true,
       host: SERVER_IP,
       port: 8080,
       sockets: [
@@ -101,5 +102,10 @@ describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is bla
       expect(events[j]?.code).toBe('ETIMEDOUT')
       expect(i).toBeLessThan(j)
     }
+    // The same verdicts in tcp_keepalive.connection.closed, read through the OpenTelemetry SDK.
+    const closed = (events.find((e) => e.event === 'metrics') as unknown as { closed: { attributes: Record<string, unknown>; value: number }[] }).closed
+    const reasons = Object.fromEntries(closed.map((p) => [p.attributes['tcp_keepalive.close.reason'], p.value]))
+    expect(reasons).toEqual({ keepalive: 1, 'user-timeout': 1 })
+    for (const p of closed) expect(p.attributes).toMatchObject({ 'tcp_keepalive.direction': 'client', 'server.address': SERVER_IP, 'server.port': 8080 })
   })
 })

@@ -4,6 +4,8 @@
 // options, and reports on stdout, one JSON line per event:
 //   connected (with localPort), timeout (the tcp-keepalive:timeout message,
 //   socket left out), error (the socket's own error code).
+// With metrics: true, enableMetrics() on a real SDK MeterProvider, and a last
+// line `metrics` with the tcp_keepalive.connection.closed points.
 // On "go" on stdin the write sockets send 64 KiB the black-holed peer never
 // acknowledges. The process exits when every socket has closed.
 import dc from 'node:diagnostics_channel'
@@ -13,7 +15,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const { install, TIMEOUT_CHANNEL } = createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))
+const require = createRequire(import.meta.url)
+const { install, enableMetrics, TIMEOUT_CHANNEL } = require(join(root, 'dist/cjs/index.js'))
 const spec = JSON.parse(process.argv[2])
 const emit = (event, extra = {}) => process.stdout.write(`${JSON.stringify({ event, ...extra })}\n`)
 const names = new Map()
@@ -22,6 +25,25 @@ dc.subscribe(TIMEOUT_CHANNEL ?? 'tcp-keepalive:timeout', (message) => {
   const { socket, ...rest } = message
   emit('timeout', { which: names.get(socket), isSocket: socket instanceof net.Socket, ...rest })
 })
+
+let reader = null
+if (spec.metrics) {
+  const { MeterProvider, MetricReader } = require(require.resolve('@opentelemetry/sdk-metrics', { paths: [root] }))
+  class Reader extends MetricReader {
+    async onForceFlush() {}
+    async onShutdown() {}
+  }
+  reader = new Reader()
+  enableMetrics({ meterProvider: new MeterProvider({ readers: [reader] }) })
+}
+async function finish() {
+  if (reader) {
+    const { resourceMetrics } = await reader.collect()
+    const closed = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'tcp_keepalive.connection.closed')
+    emit('metrics', { which: 'all', closed: (closed?.dataPoints ?? []).map((p) => ({ attributes: p.attributes, value: p.value })) })
+  }
+  process.exit(0)
+}
 
 const byPort = new Map()
 install((socket) => byPort.get(socket)?.options)
@@ -34,7 +56,7 @@ const sockets = spec.sockets.map((s) => {
   socket.on('connect', () => emit('connected', { which: s.name, localPort: socket.localPort }))
   socket.on('error', (err) => emit('error', { which: s.name, code: err.code }))
   socket.on('close', () => {
-    if (--open === 0) process.exit(0)
+    if (--open === 0) void finish()
   })
   return { socket, spec: s }
 })
