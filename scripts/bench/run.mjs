@@ -9,6 +9,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { censusRows } from './census.mjs'
 import { printTable } from './table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -137,6 +138,9 @@ const imp = startMs(`import(${JSON.stringify(join(root, 'dist/esm/index.mjs'))})
 rows.push(['node -e 0 (bare start)', `${bare.toFixed(1)} ms`, '', ''])
 rows.push(["require('tcp-keepalive')", `${req.toFixed(1)} ms`, `+${(req - bare).toFixed(1)} ms`, ''])
 rows.push(["import 'tcp-keepalive'", `${imp.toFixed(1)} ms`, `+${(imp - bare).toFixed(1)} ms`, ''])
+
+// The census (connections(), origins): its own script, same table.
+rows.push(...censusRows({ quick }))
 
 console.log(`tcp-keepalive bench: node ${process.version}, ${process.platform}-${process.arch}, native ${capabilities.native}, ${N} calls x ${RUNS} runs (medians)\n`)
 printTable(['what', 'ns/call', 'ratio', 'note'], rows)
