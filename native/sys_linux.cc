@@ -1,8 +1,10 @@
-// Linux-only parts: TCP_INFO and borrowing another process's socket. A file
-// of its own because the kernel's struct tcp_info (with the byte counters)
-// lives in <linux/tcp.h>, which cannot share a translation unit with the
-// <netinet/tcp.h> that sys_unix.cc needs (both define struct tcphdr), and
-// glibc's copy of the struct stops before the byte counters.
+// Linux-only parts: TCP_INFO, borrowing another process's socket, and the
+// facilities sys.h lists under "Linux-only" (the inspector's sock_diag
+// reader belongs here). A file of its own because the kernel's struct
+// tcp_info (with the byte counters) lives in <linux/tcp.h>, which cannot
+// share a translation unit with the <netinet/tcp.h> that sys_unix.cc needs
+// (both define struct tcphdr), and glibc's copy of the struct stops before
+// the byte counters.
 #include "sys.h"
 
 #include <errno.h>
@@ -119,5 +121,8 @@ bool BorrowSocket(int64_t pid, int64_t fd, uint64_t inode, Socket* out,
 }
 
 void ReleaseBorrowed(Socket s) { close(s); }
+
+// ---- Linux-only facilities (declared in sys.h's Linux block) ----
+
 
 }  // namespace tka

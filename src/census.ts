@@ -9,13 +9,12 @@
 // opens millions of short connections and never asks keeps it at about twice
 // its open sockets, at O(1) amortized per connection.
 import type net = require('node:net')
-import { native } from './binding'
+import { backend } from './backend'
+import { isExposed } from './cli/inspect'
 import { invalidType, makeError } from './errors'
-import { isExposed } from './inspect'
-import { readNative, readTcpInfoNative } from './marshal'
-import { UNKNOWN, type KeepAliveState } from './options'
-import { needsCheck, stateOf, targetOf, type InternalSocket, kState } from './socket'
-import { tcpInfoFrom, type TcpInfo, type TcpState } from './tcpinfo'
+import type { KeepAliveState } from './options'
+import { stateOf, type InternalSocket, kState } from './socket'
+import type { TcpInfo, TcpState } from './tcpinfo'
 import { rememberPeer, watchCloses } from './timeout-event'
 
 /** One connection as `connections()` reports it. Times are milliseconds. */
@@ -121,37 +120,28 @@ export function hostOf(s: Tracked): string | null {
   return typeof s.servername === 'string' ? s.servername : (s._host ?? null)
 }
 
-const orNull = (v: number): number | null => (v === UNKNOWN || v < 0 ? null : v)
-const NO_KEEPALIVE: KeepAliveState = Object.freeze({ enabled: null, idle: null, interval: null, count: null, userTimeout: null })
+let tcpInfoWorks = true
 
 /** What the kernel holds for one socket; null when it closed meanwhile. */
 export function readSocket(s: InternalSocket): { keepalive: KeepAliveState; info: TcpInfo | null } | null {
-  const binding = native.binding
-  if (!binding) return { keepalive: NO_KEEPALIVE, info: null }
+  let keepalive: KeepAliveState
   try {
-    const target = targetOf(s)
-    if (target === null) return null
-    const verify = needsCheck(s)
-    const slots = readNative(binding, target, verify)
-    const keepalive: KeepAliveState = {
-      enabled: slots[1] === UNKNOWN ? null : slots[1] === 1,
-      idle: orNull(slots[2] as number),
-      interval: orNull(slots[3] as number),
-      count: orNull(slots[4] as number),
-      userTimeout: orNull(slots[5] as number),
-    }
-    let info: TcpInfo | null = null
-    try {
-      info = tcpInfoFrom(readTcpInfoNative(binding, target, verify))
-    } catch (err) {
-      // This OS has no TCP_INFO call: the rest of the entry still stands.
-      if ((err as { code?: unknown }).code !== 'ENOSYS') throw err
-    }
-    return { keepalive, info }
+    keepalive = backend.get(s)
   } catch {
     // Closed, or not TCP after all (a TLS socket over a pipe): not a connection to list.
     return null
   }
+  let info: TcpInfo | null = null
+  if (tcpInfoWorks) {
+    try {
+      info = backend.tcpInfo(s)
+    } catch (err) {
+      // No TCP_INFO here (no addon, or an OS without the call): the rest of the entry still stands.
+      if ((err as { code?: unknown }).code === 'ERR_TCP_KEEPALIVE_UNSUPPORTED') tcpInfoWorks = false
+      else return null
+    }
+  }
+  return { keepalive, info }
 }
 
 /**

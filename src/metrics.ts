@@ -4,7 +4,7 @@
 // collects, by one pass over the census; closes are counted as they happen.
 import { trackedSockets, hostOf, readSocket } from './census'
 import { invalidType, makeError } from './errors'
-import { isExposed } from './inspect'
+import { isExposed } from './cli/inspect'
 import { kState, type InternalSocket } from './socket'
 import type { TcpInfo, TcpState } from './tcpinfo'
 import { setCloseListener, watchCloses, type CloseReason } from './timeout-event'

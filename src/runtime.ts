@@ -78,4 +78,9 @@ function paths(): HookPaths {
   return Object.freeze({ runtime, client, server: 'channel', fetch: 'channel', unreachable: Object.freeze([]) })
 }
 
-export const hookPaths: HookPaths = paths()
+let found: HookPaths | null = null
+/** Probed at the first install() (or read of capabilities.hooks), not at import: importing opens nothing. */
+export function hookPaths(): HookPaths {
+  if (found === null) found = paths()
+  return found
+}

@@ -6,8 +6,7 @@
 // outside witness.
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper shared with the demo, no types
-import { capture, createLab, labUnavailable, SERVER_IP, startServer } from '../../scripts/lab/lab.mjs'
+import { capture, createLab, labUnavailable, SERVER_IP, startServer } from '../harness/lab/lab.mjs'
 
 interface Lab {
   ns: { client: string }
@@ -54,7 +53,7 @@ describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is bla
         { name: 'write', mode: 'write', options: { userTimeout: 3000 } },
       ],
     }
-    const child = lab.spawn(lab.ns.client, process.execPath, [new URL('../harness/timeout-client.mjs', import.meta.url).pathname, JSON.stringify(spec)])
+    const child = lab.spawn(lab.ns.client, process.execPath, [new URL('../harness/lab/timeout-client.mjs', import.meta.url).pathname, JSON.stringify(spec)])
     const events: Event[] = []
     let stderr = ''
     child.stderr.on('data', (c) => (stderr += c))
