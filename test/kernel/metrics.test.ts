@@ -150,6 +150,35 @@ describe('enableMetrics through the OpenTelemetry SDK', () => {
     expect(sum(count, (a) => a['server.port'] === port)).toBe(1)
   })
 
+  it("the README's Prometheus recipe: the exporter serves the instruments under their Prometheus names", async () => {
+    const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus')
+    // As in the README, but on a port of the test's choosing (the README's exporter listens on 9464 itself).
+    const exporter = new PrometheusExporter({ preventServerStart: true })
+    const provider = new MeterProvider({ readers: [exporter] })
+    const handle = install({ idle: 30_000 })
+    const m = enableMetrics({ meterProvider: provider })
+    cleanups.push(() => handle.uninstall(), () => m.disable(), () => void provider.shutdown())
+    const scrape = http.createServer((req, res) => exporter.getMetricsRequestHandler(req, res))
+    scrape.listen(0, '127.0.0.1')
+    await once(scrape, 'listening')
+    cleanups.push(() => scrape.close())
+    const { port } = await httpServer()
+    const agent = new http.Agent({ keepAlive: true })
+    await new Promise((r) => http.get({ host: '127.0.0.1', port, agent }, (res) => res.resume().on('end', r)))
+    agent.destroy()
+    await new Promise((r) => setTimeout(r, 50))
+    const text = await new Promise<string>((resolve) =>
+      http.get({ host: '127.0.0.1', port: (scrape.address() as net.AddressInfo).port, path: '/metrics', agent: false }, (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve(body))
+      }),
+    )
+    expect(text).toContain('# TYPE tcp_keepalive_connection_count gauge')
+    expect(text).toMatch(new RegExp(`tcp_keepalive_connection_closed_total\\{[^}]*server_port="${port}"[^}]*\\} 1`))
+    expect(text).toContain('# TYPE tcp_keepalive_connection_retransmits_total counter')
+    expect(text).toContain('# TYPE tcp_keepalive_connection_unanswered_probes gauge')
+  })
+
   it('bad options are typed errors', () => {
     expect(() => enableMetrics({ meterProvider: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     expect(() => enableMetrics({ idleLimit: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
