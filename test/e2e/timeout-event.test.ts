@@ -4,6 +4,7 @@
 // matches what the wire shows: bare keepalive probes from the idle socket,
 // retransmitted data from the busy one. tcpdump on the middlebox is the
 // outside witness.
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { capture, createLab, labUnavailable, SERVER_IP, startServer } from '../harness/lab/lab.mjs'
@@ -53,7 +54,7 @@ describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is bla
         { name: 'write', mode: 'write', options: { userTimeout: 3000 } },
       ],
     }
-    const child = lab.spawn(lab.ns.client, process.execPath, [new URL('../harness/lab/timeout-client.mjs', import.meta.url).pathname, JSON.stringify(spec)])
+    const child = lab.spawn(lab.ns.client, process.execPath, [join(__dirname, '..', 'harness', 'lab', 'timeout-client.mjs'), JSON.stringify(spec)])
     const events: Event[] = []
     let stderr = ''
     child.stderr.on('data', (c) => (stderr += c))

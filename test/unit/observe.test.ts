@@ -32,7 +32,7 @@ async function pair(): Promise<{ client: net.Socket; accepted: net.Socket }> {
 
 describe('census, origins, timeout channel, metrics: the API surface', () => {
   it('is exported from ESM, CJS and the default export alike', () => {
-    const cjs = createRequire(import.meta.url)(join(__dirname, '..', '..', 'dist', 'cjs', 'index.js'))
+    const cjs = createRequire(__filename)(join(__dirname, '..', '..', 'dist', 'cjs', 'index.js'))
     expect(cjs.connections).toBe(connections)
     expect(cjs.enableMetrics).toBe(enableMetrics)
     expect(tcpKeepAlive.connections).toBe(connections)
