@@ -4,7 +4,7 @@ import type net = require('node:net')
 import { backend } from './backend'
 import { reportError, type ErrorSink } from './errors'
 import { kMarks, MARK_EXPLICIT } from './registry'
-import { directionOf, markConnected, track } from './census'
+import { markConnected, trackExplicit } from './census'
 import { assertTcp, checkSocket, isConnected, isNoise, isPipe, kState, stateOf, type InternalSocket } from './socket'
 import { merge, type Normalized } from './values'
 
@@ -62,7 +62,7 @@ export function applyChecked(s: InternalSocket, n: Normalized, onError?: ErrorSi
     state.chooser = undefined
     if (onError) state.onError = onError
   }
-  track(s, directionOf(s), null)
+  trackExplicit(s)
   const m = s as Marked
   if (m[kMarks] !== MARK_EXPLICIT) m[kMarks] = (m[kMarks] ?? 0) | MARK_EXPLICIT
 }

@@ -92,6 +92,12 @@ export function track(s: InternalSocket, direction: 0 | 1, origin: string | null
   watchCloses()
 }
 
+/** setKeepAlive's path: one check on a socket already listed (a call per request on a pooled socket). */
+export function trackExplicit(s: InternalSocket): void {
+  const state = s[kState]
+  if (state === undefined || !state.tracked) track(s, directionOf(s), null)
+}
+
 /** For a socket tracked while connecting: its age starts now. */
 export function markConnected(s: InternalSocket): void {
   const state = s[kState]

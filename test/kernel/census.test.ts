@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, expect, it } from 'vitest'
-import { peekChildSockopt } from '../helpers/kernel'
+import { notRun, peekChildSockopt, sockoptObserver } from '../helpers/kernel'
 import type { Connection } from '../lib'
 
 const APP = join(__dirname, '..', 'fixtures', 'census-app.mjs')
@@ -81,6 +81,7 @@ describe.skipIf(!linux)('connections(): the census against ss', () => {
       for (const c of [list[0], list[1], list.find((x) => x.local.endsWith(`:${first.raw}`))] as Connection[]) {
         const outside = peekChildSockopt(first.pid, (rows.find((r) => key(r) === key(c)) as SsRow).fd)
         if (outside) expect(c.keepalive).toMatchObject({ enabled: outside.enabled, idle: outside.idle, interval: outside.interval, count: outside.count })
+        else notRun(sockoptObserver)
       }
       const clients = list.filter((c) => c.direction === 'client' && !c.local.endsWith(`:${first.raw}`))
       for (const c of clients) {
