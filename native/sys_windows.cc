@@ -133,6 +133,36 @@ bool QueryTcpInfo(SOCKET s, TcpInfoV0* info) {
                   &returned, nullptr, nullptr) == 0;
 }
 
+// Whether this Windows has SIO_TCP_INFO (10 1703+), asked once on a loopback
+// connection of our own: on a socket that is not connected the ioctl may fail
+// with the same WSAEINVAL an OS without it gives, so only a connected socket
+// tells the two apart. Any failure after this answer is the socket's own.
+bool TcpInfoWorks() {
+  bool works = false;
+  SOCKET listener = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  SOCKET client = INVALID_SOCKET;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int len = sizeof addr;
+  if (listener != INVALID_SOCKET &&
+      bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      listen(listener, 1) == 0 &&
+      getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    client = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    // Loopback to a listening socket: the handshake completes in connect.
+    if (client != INVALID_SOCKET &&
+        connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+            0) {
+      TcpInfoV0 info{};
+      works = QueryTcpInfo(client, &info);
+    }
+  }
+  if (client != INVALID_SOCKET) closesocket(client);
+  if (listener != INVALID_SOCKET) closesocket(listener);
+  return works;
+}
+
 // What this Windows accepts, found once per process on a scratch socket.
 // "set": setsockopt works; "get": getsockopt does (Wine has options it takes
 // but cannot report).
@@ -190,11 +220,8 @@ Probed Detect() {
   // range rather than guessed.
   caps.range[kUserTimeout].supported = p.can_set[kUserTimeout];
   if (!p.maxrt_default_known) caps.range[kUserTimeout].min = 1;
-  // SIO_TCP_INFO (10 1703+) answers on an unconnected socket too; an OS that
-  // does not know the ioctl refuses it here, once, rather than on each call.
-  TcpInfoV0 info{};
-  caps.tcp_info = QueryTcpInfo(s, &info);
   closesocket(s);
+  caps.tcp_info = TcpInfoWorks();
   return p;
 }
 

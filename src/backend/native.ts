@@ -13,7 +13,8 @@ import { loaded, type Addon, type NativeRange, type Target } from './addon'
 import { makeGuard } from './guard'
 import type { Backend, BackendCapabilities, InspectedSocket } from './types'
 
-// addon.slots, in and out of set() and get() (native/addon.cc, enum Slot).
+// addon.slots, in and out of set() and get(): slot 0 is verify, slot 1 + o holds
+// native/sys.h's Option o (enum Option: enable, idle, interval, count, userTimeout).
 // Verify: check natively that the socket is TCP (its handle type did not prove it).
 const enum Slot {
   Verify = 0,
@@ -47,7 +48,7 @@ function tcpInfoFrom(values: Float64Array, offset: number): TcpInfo {
   return { ...out, state }
 }
 
-// The addon's error codes (addon.cc, ErrorCode): a positive uvCode is ours, a negative one libuv's errno.
+// The addon's error codes (native/sys.h, FailureCode): a positive uvCode is ours, a negative one libuv's errno.
 const NOT_TCP = 1
 const NO_SUCH_SOCKET = 2
 const DROP_TIME = 3

@@ -19,6 +19,8 @@ interface Raw {
   slots: Float64Array
   set(target?: unknown): void
   get(target?: unknown): void
+  tcpInfo(target?: unknown, verify?: unknown): Float64Array
+  inspect(pid?: unknown, fd?: unknown, inode?: unknown): Float64Array
 }
 const raw = (require('node-gyp-build') as (dir: string) => Raw)(root)
 
@@ -138,6 +140,29 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
     expect(getKeepAlive(p.client)).toMatchObject({ idle: 4000 })
     const seen = peekSockopt(fd)
     if (seen) expect(seen).toMatchObject({ idle: 4000 })
+  })
+
+  // One error discipline for every entry point: tcpInfo and inspect refuse
+  // bad arguments with the same typed codes as set and get (they used to
+  // throw a bare Error with N-API's own message).
+  it('tcpInfo and inspect refuse hostile arguments with a code', async () => {
+    const p = await tcpPair()
+    const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client)
+    const code = (fn: () => unknown) => {
+      try {
+        fn()
+        return 'no error'
+      } catch (err) {
+        return (err as { code?: string }).code ?? `no code: ${String(err)}`
+      }
+    }
+    for (const verify of [undefined, 1, 'true', null]) expect(code(() => raw.tcpInfo(target, verify)), String(verify)).toBe('ERR_INVALID_ARG_TYPE')
+    for (const t of [undefined, 'x', -1, 0.5, {}, 10n]) expect(code(() => raw.tcpInfo(t, true)), String(t)).toBe('ERR_INVALID_ARG_TYPE')
+    const inode = 1n
+    for (const args of [['1', 3, inode], [process.pid, '3', inode], [0, 3, inode], [process.pid, -1, inode], [process.pid, 1.5, inode], [process.pid, 3, 1], [NaN, 3, inode]] as const)
+      expect(code(() => raw.inspect(...args)), String(args)).toBe('ERR_INVALID_ARG_TYPE')
+    expect(code(() => raw.inspect(process.pid, 3, -1n))).toBe('ERR_OUT_OF_RANGE')
+    p.close()
   })
 
   it('reads "unknown" and "leave" as different values', async () => {
