@@ -1,13 +1,16 @@
 // The census: every connected TCP socket of this thread that the hooks reached
 // or setKeepAlive was given, read on demand.
 //
-// It must never be a leak of its own. The list holds WeakRefs only, so a
-// socket the application dropped is collected as if the census did not exist;
-// what it knows about a socket lives on the socket (SocketState). Node's list
-// of active handles is no help: agents unref() their free sockets. The list is
-// compacted when it has doubled since the last compaction, so a process that
-// opens millions of short connections and never asks keeps it at about twice
-// its open sockets, at O(1) amortized per connection.
+// It must never be a leak of its own. A socket is in the list from when it
+// is reached until Node destroys it: the close watch (timeout-event.ts) takes
+// it out in socket._destroy(), and an open socket is held alive by its OS
+// handle anyway, so the list extends no socket's life. (A WeakRef per
+// socket would say the same at about 1 us per connection: more than the
+// rest of the census together.) Should another library put back
+// Socket.prototype._destroy from before the watch, destroyed sockets are
+// still swept whenever the list has doubled since the last sweep, so it stays
+// within about twice the open sockets. Node's list of active handles is no
+// help: agents unref() their free sockets.
 import type net = require('node:net')
 import { backend } from './backend'
 import { isExposed } from './cli/inspect'
@@ -54,22 +57,23 @@ export const DEFAULT_IDLE_LIMIT = 350_000
 
 type Tracked = InternalSocket & { _host?: string | null; servername?: string | false | null; bytesRead?: number; bytesWritten?: number }
 
-let refs: WeakRef<InternalSocket>[] = []
-let compactAt = 64
+const live = new Set<InternalSocket>()
+let sweepAt = 64
 
-/** Drops entries whose socket is gone or closed; returns the sockets still open. */
-function compact(): InternalSocket[] {
-  const live: InternalSocket[] = []
-  const kept: WeakRef<InternalSocket>[] = []
-  for (const ref of refs) {
-    const s = ref.deref()
-    if (s === undefined || s.destroyed) continue
-    kept.push(ref)
-    live.push(s)
+/** Drops sockets destroyed without passing the close watch; returns the open ones. */
+function sweep(): InternalSocket[] {
+  const open: InternalSocket[] = []
+  for (const s of live) {
+    if (s.destroyed) live.delete(s)
+    else open.push(s)
   }
-  refs = kept
-  compactAt = Math.max(64, kept.length * 2)
-  return live
+  sweepAt = Math.max(64, live.size * 2)
+  return open
+}
+
+/** Called by the close watch as Node destroys a socket. */
+export function untrack(s: InternalSocket): void {
+  live.delete(s)
 }
 
 /**
@@ -87,8 +91,8 @@ export function track(s: InternalSocket, direction: 0 | 1, origin: string | null
     state.since = performance.now()
     rememberPeer(s)
   }
-  if (refs.length >= compactAt) compact()
-  refs.push(new WeakRef(s))
+  if (live.size >= sweepAt) sweep()
+  live.add(s)
   watchCloses()
 }
 
@@ -106,9 +110,9 @@ export function markConnected(s: InternalSocket): void {
   rememberPeer(s)
 }
 
-/** The open sockets of the census (connected or not), for metrics and the close watch. */
+/** The open sockets of the census (connected or not), for the metrics. */
 export function trackedSockets(): InternalSocket[] {
-  return compact()
+  return sweep()
 }
 
 /** 1 for a socket accepted by a server (net or tls), 0 otherwise. */
@@ -166,7 +170,7 @@ export function connections(options: ConnectionsOptions = {}): Connection[] {
   if (!Number.isInteger(limit) || limit < 1) throw makeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.idleLimit" is out of range. It must be an integer >= 1 (ms). Received ${String(limit)}`)
   const now = performance.now()
   const out: Connection[] = []
-  for (const s of compact() as Tracked[]) {
+  for (const s of sweep() as Tracked[]) {
     if (s.connecting || s._handle === null) continue
     const read = readSocket(s)
     if (read === null) continue

@@ -6,12 +6,12 @@
 // closes the descriptor inside socket._destroy(), before 'error' is emitted.
 // What the kernel knew (unacknowledged data, probes sent) can only be read
 // before that, so Socket.prototype._destroy is wrapped, once, by the first
-// socket the census tracks. The wrapper is a pass-through that does work only
-// for a destroy with an error while someone subscribes, or while metrics
-// count closes.
+// socket the census tracks. The wrapper takes a tracked socket out of the
+// census; beyond that it does work only for a destroy with an error while
+// someone subscribes, or while metrics count closes.
 import dc = require('node:diagnostics_channel')
 import net = require('node:net')
-import { hostOf, readSocket } from './census'
+import { hostOf, readSocket, untrack } from './census'
 import { kState, type InternalSocket } from './socket'
 import type { TcpInfo } from './tcpinfo'
 
@@ -114,7 +114,11 @@ type DestroyFn = (this: net.Socket, err: Error | null, cb: (err: Error | null) =
 let destroyNext: DestroyFn | null = null
 
 function destroyWrapper(this: net.Socket, err: Error | null, cb: (err: Error | null) => void): void {
-  if (closeListener !== null || (err != null && timeoutChannel.hasSubscribers)) onClosing(this as Peer, err)
+  const state = (this as Peer)[kState]
+  if (state !== undefined && state.tracked) {
+    untrack(this as Peer)
+    if (closeListener !== null || (err != null && timeoutChannel.hasSubscribers)) onClosing(this as Peer, err)
+  }
   return (destroyNext as DestroyFn).call(this, err, cb)
 }
 
