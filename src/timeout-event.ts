@@ -123,9 +123,14 @@ function destroyWrapper(this: net.Socket, err: Error | null, cb: (err: Error | n
 }
 
 /** Puts the close watch in place (once per process for this copy). */
+let watching = false
 export function watchCloses(): void {
-  if (destroyNext !== null) return
-  const proto = net.Socket.prototype as unknown as { _destroy: DestroyFn }
+  if (watching) return
+  watching = true
+  const proto = net.Socket.prototype as unknown as { _destroy?: DestroyFn }
+  // A runtime whose net.Socket has no _destroy (Bun's own implementation): no close watch there,
+  // the census then relies on its sweep.
+  if (typeof proto._destroy !== 'function') return
   destroyNext = proto._destroy
   proto._destroy = destroyWrapper
 }
