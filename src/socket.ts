@@ -50,6 +50,8 @@ export class SocketState {
   since = 0
   /** Where it was opened (origins.ts), when origins are on. */
   origin: string | null = null
+  /** Its index in the census list; -1 when not in it. */
+  slot = -1
 }
 
 export const kState = Symbol('tcp-keepalive.state')
