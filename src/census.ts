@@ -100,7 +100,8 @@ export function untrack(s: InternalSocket): void {
  */
 export function track(s: InternalSocket, direction: 0 | 1, origin: string | null): void {
   const state = stateOf(s)
-  if (state.tracked) return
+  // In the list already; a socket destroyed and connected again is added again.
+  if (state.slot >= 0) return
   state.tracked = true
   state.direction = direction
   state.origin = origin
@@ -118,7 +119,7 @@ export function track(s: InternalSocket, direction: 0 | 1, origin: string | null
 /** setKeepAlive's path: one check on a socket already listed (a call per request on a pooled socket). */
 export function trackExplicit(s: InternalSocket): void {
   const state = s[kState]
-  if (state === undefined || !state.tracked) track(s, directionOf(s), null)
+  if (state === undefined || state.slot < 0) track(s, directionOf(s), null)
 }
 
 /** For a socket tracked while connecting: its age starts now. */

@@ -50,7 +50,7 @@ function addressBytes(hex: string): Buffer {
 }
 
 /** `0100007F:1F90` -> `127.0.0.1:8080`; 32 hex digits -> `[::1]:8080`. */
-export function decodeProcAddress(text: string): string {
+function decodeProcAddress(text: string): string {
   const [hex = '', portHex = '0'] = text.split(':')
   const port = parseInt(portHex, 16)
   const b = addressBytes(hex)
@@ -140,7 +140,7 @@ function kernelRelease(): string {
 }
 
 /** Whether a middlebox that forgets flows idle for `limitMs` would forget this one. */
-export function isExposed(k: KeepAliveState, limitMs: number): boolean {
+function isExposed(k: KeepAliveState, limitMs: number): boolean {
   // Unknown counts as exposed: nothing shows the connection is protected.
   if (k.enabled !== true) return true
   return (k.idle ?? Infinity) >= limitMs || (k.interval ?? Infinity) >= limitMs

@@ -4,14 +4,15 @@
 // arguments, 1 for anything else. Never a stack trace.
 import { duration as parseEnvDuration } from '../env'
 import { inspectProcess, type InspectedConnection } from './inspect'
+import { runNodeOptions } from './node-options'
 
-const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json]'
+const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json] | tcp-keepalive node-options [--check]'
 const DEFAULT_LIMIT_MS = 350_000 // AWS NLB's fixed idle timeout
 
 class UsageError extends Error {}
 
 /** `350s`, `6m`, `350000ms`: TCP_KEEPALIVE's duration grammar (a bare number is milliseconds). */
-export function parseDuration(text: string, name: string): number {
+function parseDuration(text: string, name: string): number {
   const ms = parseEnvDuration(text.trim())
   if (ms === null) throw new UsageError(`${name}: "${text}" is not a duration; write milliseconds or a number with ms, s or m (350000, 350s, 5.5m)`)
   if (ms === 'fraction') throw new UsageError(`${name}: "${text}" is not a whole number of milliseconds`)
@@ -70,7 +71,7 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('  ')).join('\n')
 }
 
-export function summary(connections: InspectedConnection[], limitMs: number): string {
+function summary(connections: InspectedConnection[], limitMs: number): string {
   const n = connections.length
   const exposed = connections.filter((c) => c.exposed).length
   return `${n} connection${n === 1 ? '' : 's'}, ${exposed} exposed to a ${limitText(limitMs)} idle limit`
@@ -102,6 +103,7 @@ function human(connections: InspectedConnection[], limitMs: number): string {
 
 /** Runs the command line `argv` (without node and the script); returns the exit code. */
 export function run(argv: string[], out: (text: string) => void, err: (text: string) => void): number {
+  if (argv[0] === 'node-options') return runNodeOptions(argv.slice(1), out, err)
   let args: Args
   try {
     args = parseArgs(argv)

@@ -70,7 +70,7 @@ describe('getTcpInfo on a loopback connection', () => {
     await new Promise((r) => setTimeout(r, 300))
     const later = getTcpInfo(p.client)
     if (before.lastDataSent === null) return // not reported on this OS
-    expect(later.lastDataSent as number).toBeGreaterThanOrEqual((before.lastDataSent as number) + 250)
+    expect(later.lastDataSent as number).toBeGreaterThanOrEqual((before.lastDataSent) + 250)
     p.client.write('x')
     await once(p.accepted, 'data')
     const after = getTcpInfo(p.client)

@@ -70,7 +70,9 @@ export function keepaliveProbesSent() {
       const m = /(\d+) keepalive probes? sent/.exec(execFileSync('netstat', ['-s', '-p', 'tcp'], { encoding: 'utf8' }))
       return m ? Number(m[1]) : null
     }
-  } catch {}
+  } catch {
+    // No counter this user may read: unknown, like an OS without one.
+  }
   return null
 }
 
