@@ -13,7 +13,6 @@
 // help: agents unref() their free sockets.
 import type net = require('node:net')
 import { backend } from './backend'
-import { isExposed } from './cli/inspect'
 import { invalidType, makeError } from './errors'
 import type { KeepAliveState } from './options'
 import { stateOf, type InternalSocket, kState } from './socket'
@@ -54,6 +53,12 @@ export interface ConnectionsOptions {
 }
 
 export const DEFAULT_IDLE_LIMIT = 350_000
+
+/** The rule `inspect` marks a row exposed by: keepalive off or unknown, or idle or interval not below the limit. */
+export function isExposed(k: KeepAliveState, limitMs: number): boolean {
+  if (k.enabled !== true) return true
+  return (k.idle ?? Infinity) >= limitMs || (k.interval ?? Infinity) >= limitMs
+}
 
 type Tracked = InternalSocket & { _host?: string | null; servername?: string | false | null; bytesRead?: number; bytesWritten?: number }
 
@@ -107,7 +112,7 @@ export function track(s: InternalSocket, direction: 0 | 1, origin: string | null
   state.origin = origin
   if (s.connecting || s._handle === null) state.since = 0
   else {
-    state.since = performance.now()
+    state.since = Date.now()
     rememberPeer(s)
   }
   if (live.length >= sweepAt) sweep()
@@ -126,7 +131,7 @@ export function trackExplicit(s: InternalSocket): void {
 export function markConnected(s: InternalSocket): void {
   const state = s[kState]
   if (state === undefined || !state.tracked) return
-  if (state.since === 0) state.since = performance.now()
+  if (state.since === 0) state.since = Date.now()
   rememberPeer(s)
 }
 
@@ -188,7 +193,7 @@ export function connections(options: ConnectionsOptions = {}): Connection[] {
   const limit = options.idleLimit ?? DEFAULT_IDLE_LIMIT
   if (typeof limit !== 'number') throw invalidType('options.idleLimit', 'of type number', limit)
   if (!Number.isInteger(limit) || limit < 1) throw makeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.idleLimit" is out of range. It must be an integer >= 1 (ms). Received ${String(limit)}`)
-  const now = performance.now()
+  const now = Date.now()
   const out: Connection[] = []
   for (const s of sweep() as Tracked[]) {
     if (s.connecting || s._handle === null) continue

@@ -2,9 +2,8 @@
 // peer dependency: it is required here, by enableMetrics() alone, and only
 // when no meterProvider is given. Observations are made when the SDK
 // collects, by one pass over the census; closes are counted as they happen.
-import { trackedSockets, hostOf, readSocket } from './census'
+import { hostOf, isExposed, readSocket, trackedSockets } from './census'
 import { invalidType, makeError } from './errors'
-import { isExposed } from './cli/inspect'
 import { kState, type InternalSocket } from './socket'
 import type { TcpInfo, TcpState } from './tcpinfo'
 import { setCloseListener, watchCloses, type CloseReason } from './timeout-event'
@@ -94,7 +93,7 @@ interface Active {
 const active = new Set<Active>()
 
 function onClose(s: InternalSocket, reason: CloseReason, info: TcpInfo | null): void {
-  const attrs = baseAttributes(s as Peer)
+  const attrs = baseAttributes(s)
   const retrans = info?.totalRetransmits ?? 0
   const key = keyOf(attrs)
   for (const a of active) {

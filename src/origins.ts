@@ -62,12 +62,14 @@ function format(file: string, site: Site): string {
 /** `file:line` of the code that opened the connection now being set up, or null. */
 export function captureOrigin(): string | null {
   const limit = Error.stackTraceLimit
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be put back as it was, never called here
   const prepare = Error.prepareStackTrace
   const holder: { stack?: Site[] } = {}
   try {
     Error.stackTraceLimit = DEPTH
-    Error.prepareStackTrace = collectSites as unknown as typeof Error.prepareStackTrace
-    Error.captureStackTrace(holder, captureOrigin)
+    Error.prepareStackTrace = collectSites
+    // The frames above this function: the hooks', then the opener's.
+    Error.captureStackTrace(holder)
     const sites = holder.stack
     if (!Array.isArray(sites)) return null
     let library: { file: string; site: Site } | null = null

@@ -48,7 +48,7 @@ export class SocketState {
   tracked = false
   /** 0: opened here (client), 1: accepted by a server. */
   direction = 0
-  /** performance.now() when it connected (or was first seen connected); 0 while connecting. */
+  /** Date.now() when it connected (or was first seen connected); 0 while connecting. */
   since = 0
   /** Where it was opened (origins.ts), when origins are on. */
   origin: string | null = null

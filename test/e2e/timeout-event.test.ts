@@ -7,20 +7,8 @@
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { capture, createLab, labUnavailable, SERVER_IP, startServer } from '../harness/lab/lab.mjs'
+import { capture, createLab, labUnavailable, SERVER_IP, startServer, type Lab, type LabServer } from '../harness/lab/lab.mjs'
 
-interface Lab {
-  ns: { client: string }
-  spawn(ns: string, cmd: string, args: string[]): import('node:child_process').ChildProcessWithoutNullStreams
-  blackhole(): void
-  destroy(): void
-}
-interface Packet {
-  t: number
-  srcPort: number
-  flags: string
-  len: number
-}
 interface Event {
   event: string
   which: string
@@ -34,7 +22,7 @@ if (why) console.log(`e2e lab skipped: ${why}`)
 
 describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is black-holed', () => {
   let lab: Lab
-  let server: { stop(): void }
+  let server: LabServer
   beforeAll(async () => {
     lab = createLab({ idleTimeout: 60 })
     server = await startServer(lab)
@@ -79,7 +67,7 @@ describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is bla
     expect(stderr).toBe('')
 
     const port = (which: string) => events.find((e) => e.event === 'connected' && e.which === which)?.localPort as number
-    const packets = wire.packets as Packet[]
+    const packets = wire.packets
     const after = packets.filter((p) => p.t >= start)
     const probesOnWire = after.filter((p) => p.srcPort === port('idle') && p.len === 0 && p.flags === '.').length
     const dataOnWire = after.filter((p) => p.srcPort === port('write') && p.len > 0).length
@@ -104,7 +92,7 @@ describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is bla
     }
     // The same verdicts in tcp_keepalive.connection.closed, read through the OpenTelemetry SDK.
     const closed = (events.find((e) => e.event === 'metrics') as unknown as { closed: { attributes: Record<string, unknown>; value: number }[] }).closed
-    const reasons = Object.fromEntries(closed.map((p) => [p.attributes['tcp_keepalive.close.reason'], p.value]))
+    const reasons = Object.fromEntries(closed.map((p) => [String(p.attributes['tcp_keepalive.close.reason']), p.value]))
     expect(reasons).toEqual({ keepalive: 1, 'user-timeout': 1 })
     for (const p of closed) expect(p.attributes).toMatchObject({ 'tcp_keepalive.direction': 'client', 'server.address': SERVER_IP, 'server.port': 8080 })
   })

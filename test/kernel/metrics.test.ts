@@ -182,7 +182,8 @@ describe('enableMetrics through the OpenTelemetry SDK', () => {
   it('bad options are typed errors', () => {
     expect(() => enableMetrics({ meterProvider: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     expect(() => enableMetrics({ idleLimit: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
-    expect(() => enableMetrics({ provider: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/options\.provider.*Known options: meterProvider, idleLimit/) }))
+    expect(() => enableMetrics({ provider: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => enableMetrics({ provider: 1 } as never)).toThrow(/options\.provider.*Known options: meterProvider, idleLimit/)
   })
 
   it('@opentelemetry/api absent: the package loads and works; enableMetrics() without a provider says what is missing', () => {
