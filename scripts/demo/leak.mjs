@@ -5,13 +5,15 @@
 // inspect PID` from outside sees the same growth. Then the fixed client, one
 // shared agent: flat. About 20 s.
 import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const CLI = join(root, 'dist', 'cjs', 'cli.js')
+// The command as npm installs it: package.json's bin.
+const CLI = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin['tcp-keepalive'])
 const SECONDS = 8
 
 function inspectCounts(pid, remote) {
