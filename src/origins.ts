@@ -43,7 +43,20 @@ function fileOf(site: Site): string | null {
   return name
 }
 
+// One entry per line that opens connections: bounded by the code, not by the traffic.
+const formatted = new Map<string, string>()
+
 function format(file: string, site: Site): string {
+  const key = `${file}:${site.getLineNumber() ?? 0}:${site.getColumnNumber() ?? 0}`
+  let text = formatted.get(key)
+  if (text === undefined) {
+    text = describe(file, site)
+    formatted.set(key, text)
+  }
+  return text
+}
+
+function describe(file: string, site: Site): string {
   let line = site.getLineNumber() ?? 0
   let shown = file
   // With --enable-source-maps the line is the source's (src/client.ts), not the built file's.
