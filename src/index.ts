@@ -14,10 +14,9 @@ export { getTcpInfo } from './tcpinfo'
 export type { TcpInfo, TcpState } from './tcpinfo'
 export { connections } from './census'
 export type { Connection, ConnectionsOptions } from './census'
-export { TIMEOUT_CHANNEL } from './timeout-event'
 export type { TimeoutEvent, TimeoutReason } from './timeout-event'
-export { enableMetrics, METRIC_NAMES } from './metrics'
-export type { MetricsOptions, MetricsHandle, MeterProviderLike, MeterLike } from './metrics'
+export { enableMetrics, METRIC_NAMES, TIMEOUT_CHANNEL } from './observe'
+export type { MetricsOptions, MetricsHandle, MeterProviderLike, MeterLike } from './observe'
 
 import { getKeepAlive, setKeepAlive } from './keepalive'
 import { capabilities } from './capabilities'
@@ -26,8 +25,7 @@ import { recommended } from './defaults'
 import { parseKeepAliveEnv } from './env'
 import { getTcpInfo } from './tcpinfo'
 import { connections } from './census'
-import { TIMEOUT_CHANNEL } from './timeout-event'
-import { enableMetrics, METRIC_NAMES } from './metrics'
+import { enableMetrics, METRIC_NAMES, TIMEOUT_CHANNEL } from './observe'
 /** `import tcpKeepAlive from 'tcp-keepalive'`: the same functions as the named exports. */
 const tcpKeepAlive = Object.freeze({ setKeepAlive, getKeepAlive, getTcpInfo, capabilities, install, withKeepAlive, connector, recommended, parseKeepAliveEnv, connections, enableMetrics, TIMEOUT_CHANNEL, METRIC_NAMES })
 export default tcpKeepAlive

@@ -6,6 +6,7 @@ import { hostOf, isExposed, readSocket, trackedSockets } from './census'
 import { invalidType, makeError } from './errors'
 import { kState, type InternalSocket } from './socket'
 import type { TcpInfo, TcpState } from './tcpinfo'
+import { METRIC_NAMES } from './observe'
 import { setCloseListener, watchCloses, type CloseReason } from './timeout-event'
 
 type Attributes = Record<string, string | number | boolean>
@@ -36,14 +37,6 @@ export interface MetricsHandle {
   /** Stops observing and counting. Idempotent. */
   disable(): void
 }
-
-/** The instrument names, fixed: dashboards and alerts are built on them. */
-export const METRIC_NAMES = Object.freeze({
-  count: 'tcp_keepalive.connection.count',
-  closed: 'tcp_keepalive.connection.closed',
-  retransmits: 'tcp_keepalive.connection.retransmits',
-  probes: 'tcp_keepalive.connection.unanswered_probes',
-})
 
 const DIRECTION = 'tcp_keepalive.direction'
 const EXPOSED = 'tcp_keepalive.exposed'

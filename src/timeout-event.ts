@@ -12,6 +12,7 @@
 import dc = require('node:diagnostics_channel')
 import net = require('node:net')
 import { hostOf, readSocket, untrack } from './census'
+import { TIMEOUT_CHANNEL } from './observe'
 import { kState, type InternalSocket } from './socket'
 import type { TcpInfo } from './tcpinfo'
 
@@ -35,7 +36,6 @@ export interface TimeoutEvent {
   userTimeout: number | null
 }
 
-export const TIMEOUT_CHANNEL = 'tcp-keepalive:timeout'
 export const timeoutChannel = dc.channel(TIMEOUT_CHANNEL)
 
 /** How a tracked socket closed, for the metrics. */
