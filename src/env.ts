@@ -12,12 +12,14 @@ export interface KeepAliveEnv {
   options: KeepAliveOptions
   /** `server=true`: also configure accepted sockets. */
   server: boolean
+  /** `spread=false`: every socket gets exactly the given idle and interval (install()'s `spread`). */
+  spread: boolean
   /** `origins=true`: record where each connection was opened (see `connections()`). Present when given. */
   origins?: boolean
 }
 
-const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server', 'origins'] as const
-const FLAGS = ['server', 'origins'] as const
+const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server', 'spread', 'origins'] as const
+const FLAGS = ['server', 'spread', 'origins'] as const
 type Key = (typeof KEYS)[number]
 const DURATION = /^(\d+)(?:\.(\d+))?(ms|s|m)?$/
 const MS_PER_UNIT: Record<string, bigint> = { ms: 1n, s: 1000n, m: 60_000n }
@@ -66,7 +68,8 @@ function parseValue(name: string, key: Exclude<Key, (typeof FLAGS)[number]>, val
  * Parses a TCP_KEEPALIVE value. `undefined`, empty and `on` mean the
  * recommended defaults; `off` returns null (install nothing); otherwise
  * comma-separated `key=value` parts (`idle`, `interval`, `userTimeout`:
- * durations with a unit, ms, s or m, except 0; `count`: probes; `server`, `origins`: true or false) replace the
+ * durations with a unit, ms, s or m, except 0; `count`: probes; `server`,
+ * `spread`, `origins`: true or false) replace the
  * recommended value of their key. Throws on anything else, with a one-line
  * message naming `name`, the bad part and, for a typo, the key meant.
  */
@@ -74,7 +77,7 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
   if (value !== undefined && typeof value !== 'string') throw invalidType('value', 'of type string', value)
   if (typeof name !== 'string') throw invalidType('name', 'of type string', name)
   const text = (value ?? '').trim()
-  if (text === '' || text === 'on') return { options: applicableRecommended(), server: false }
+  if (text === '' || text === 'on') return { options: applicableRecommended(), server: false, spread: true }
   if (text === 'off') return null
 
   const given = new Map<Key, { value: number | boolean; part: string }>()
@@ -133,7 +136,7 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
       if (honoured('userTimeout', sum)) options.userTimeout = sum
     }
   }
-  const env: KeepAliveEnv = { options, server: given.get('server')?.value === true }
+  const env: KeepAliveEnv = { options, server: given.get('server')?.value === true, spread: given.get('spread')?.value !== false }
   const origins = given.get('origins')
   if (origins !== undefined) env.origins = origins.value === true
   return env

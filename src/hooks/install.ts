@@ -5,6 +5,7 @@ import { applicableRecommended } from '../defaults'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
 import { checkRegistry, pushInstall, removeInstall, type Installation } from '../registry'
+import { spreadSetting } from '../spread'
 import { configure, makeConfig, type KeepAliveChooser } from './config'
 import { ensureHooks, removeHooks } from './dispatch'
 
@@ -15,6 +16,12 @@ export interface InstallOptions {
   client?: boolean
   /** Receives every failure; default: one process warning per error code. Never throws into Node. */
   onError?: (err: Error, socket: net.Socket) => void
+  /**
+   * Draw each socket's idle and interval from the whole seconds in
+   * [90 %, 100 %] of the requested values, so connections opened together
+   * do not probe together (README, "The spread"). Default `true`.
+   */
+  spread?: boolean
   /** List the sockets reached in `connections()`. Default `true`. */
   census?: boolean
   /** Record where each connection was opened (`origin` in `connections()`). Default `false`: a stack per connection costs. */
@@ -27,7 +34,7 @@ export interface InstallHandle {
   uninstall(): void
 }
 
-const SETTINGS = ['server', 'client', 'onError', 'census', 'origins']
+const SETTINGS = ['server', 'client', 'onError', 'spread', 'census', 'origins']
 
 /** install() (documented in hooks/index.ts, the public front). */
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
@@ -43,12 +50,14 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
   if (typeof server !== 'boolean') throw invalidType('settings.server', 'of type boolean', server)
   if (typeof client !== 'boolean') throw invalidType('settings.client', 'of type boolean', client)
   if (onError !== undefined && typeof onError !== 'function') throw invalidType('settings.onError', 'of type function', onError)
+  const spread = spreadSetting(settings.spread)
   const config = makeConfig({
     fixed: typeof options === 'function' ? null : normalizeOptions(options === undefined ? applicableRecommended() : options),
     choose: typeof options === 'function' ? options : null,
     client,
     server,
     onError,
+    spread,
     census,
     origins,
   })
