@@ -55,8 +55,8 @@ describe('origins from the environment', () => {
       return JSON.parse(r.stdout) as Connection
     }
     // Relative to the working directory when the file is inside it.
-    expect(run('idle=30s,origins=true')).toMatchObject({ origin: `fixtures/origins-app.cjs:${line}`, keepalive: { idle: 30_000 } })
-    expect(run('idle=30s').origin).toBeNull()
+    expect(run('idle=30s,origins=true,spread=false')).toMatchObject({ origin: `fixtures/origins-app.cjs:${line}`, keepalive: { idle: 30_000 } })
+    expect(run('idle=30s,spread=false').origin).toBeNull()
   })
 })
 
