@@ -17,7 +17,11 @@
 // NaN reaching an integer cast is undefined behaviour.
 #include <napi.h>
 
+#include <algorithm>
+#include <cstring>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "sys.h"
 
@@ -324,6 +328,202 @@ napi_value InspectSocket(napi_env env, napi_callback_info cb) {
 }
 
 
+#ifdef __linux__
+// ---- The process inspector's reader (diag_linux.cc) ----
+// Thousands of sockets per call: they cross as flat typed arrays, one row of
+// kDiagStride doubles and one of 32 address bytes per socket.
+enum DiagField {
+  kDiagInode, kDiagFamily, kDiagSport, kDiagDport, kDiagState, kDiagTimer,
+  kDiagTimerMs, kDiagRetrans, kDiagClassid, kDiagUid, kDiagInfo,
+  kDiagStride = kDiagInfo + tka::kInfoFields
+};
+enum TakeField {
+  kTakeCode, kTakeEnable, kTakeIdle, kTakeInterval, kTakeCount,
+  kTakeUserTimeout, kTakeNetns, kTakeHasSocket, kTakeStride
+};
+
+bool DoublesArg(napi_env env, napi_value v, const double** data, size_t* n) {
+  bool is = false;
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  if (!Ok(env, napi_is_typedarray(env, v, &is))) return false;
+  if (is && !Ok(env, napi_get_typedarray_info(env, v, &type, n, &raw, nullptr,
+                                              nullptr)))
+    return false;
+  if (!is || type != napi_float64_array) {
+    napi_throw_type_error(env, nullptr, "expected a Float64Array");
+    return false;
+  }
+  *data = static_cast<const double*>(raw);
+  return true;
+}
+
+bool StringArg(napi_env env, napi_value v, std::string* out) {
+  size_t len = 0;
+  if (!Ok(env, napi_get_value_string_utf8(env, v, nullptr, 0, &len))) return false;
+  out->assign(len, '\0');
+  return Ok(env, napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len));
+}
+
+napi_value BytesArray(napi_env env, const std::vector<uint8_t>& bytes) {
+  void* data = nullptr;
+  napi_value buffer = nullptr, array = nullptr;
+  if (!Ok(env, napi_create_arraybuffer(env, bytes.size(), &data, &buffer)) ||
+      !Ok(env, napi_create_typedarray(env, napi_uint8_array, bytes.size(),
+                                      buffer, 0, &array)))
+    return nullptr;
+  if (!bytes.empty()) std::memcpy(data, bytes.data(), bytes.size());
+  return array;
+}
+
+napi_value Pair(napi_env env, napi_value a, napi_value b, napi_value c) {
+  napi_value out = nullptr;
+  if (a == nullptr || b == nullptr || !Ok(env, napi_create_array(env, &out)) ||
+      !Ok(env, napi_set_element(env, out, 0, a)) ||
+      !Ok(env, napi_set_element(env, out, 1, b)) ||
+      (c != nullptr && !Ok(env, napi_set_element(env, out, 2, c))))
+    return nullptr;
+  return out;
+}
+
+void PutSocket(const tka::DiagSocket& d, double* row, uint8_t* addr) {
+  row[kDiagInode] = static_cast<double>(d.inode);
+  row[kDiagFamily] = d.family;
+  row[kDiagSport] = d.sport;
+  row[kDiagDport] = d.dport;
+  row[kDiagState] = d.state;
+  row[kDiagTimer] = d.timer;
+  row[kDiagTimerMs] = static_cast<double>(d.timer_ms);
+  row[kDiagRetrans] = d.retrans;
+  row[kDiagClassid] = static_cast<double>(d.classid);
+  row[kDiagUid] = static_cast<double>(d.uid);
+  for (int i = 0; i < tka::kInfoFields; i++) row[kDiagInfo + i] = d.info.v[i];
+  std::memcpy(addr, d.src, 16);
+  std::memcpy(addr + 16, d.dst, 16);
+}
+
+// diag(netnsPath, wantedInodes sorted) -> [rows, addresses]
+napi_value Diag(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value args[2] = {nullptr, nullptr};
+  std::string netns;
+  const double* wanted = nullptr;
+  size_t n = 0;
+  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
+      !StringArg(env, args[0], &netns) || !DoublesArg(env, args[1], &wanted, &n))
+    return nullptr;
+  std::vector<uint64_t> inodes(n);
+  for (size_t i = 0; i < n; i++)
+    inodes[i] = wanted[i] >= 0 ? static_cast<uint64_t>(wanted[i]) : 0;
+  std::sort(inodes.begin(), inodes.end());
+  std::vector<tka::DiagSocket> found;
+  tka::Failure fail;
+  if (!tka::DiagTcp(netns.c_str(), inodes.data(), inodes.size(), &found, &fail)) {
+    ThrowFailure(env, fail);
+    return nullptr;
+  }
+  std::vector<double> rows(found.size() * kDiagStride);
+  std::vector<uint8_t> addrs(found.size() * 32);
+  for (size_t i = 0; i < found.size(); i++)
+    PutSocket(found[i], &rows[i * kDiagStride], &addrs[i * 32]);
+  return Pair(env, DoubleArray(env, rows.data(), rows.size()),
+              BytesArray(env, addrs), nullptr);
+}
+
+// socketFds(pid) -> Float64Array [fd, inode]*
+napi_value SocketFds(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  int64_t pid = 0;
+  if (!Ok(env, napi_get_cb_info(env, cb, &argc, &arg, nullptr, nullptr)) ||
+      !Ok(env, napi_get_value_int64(env, arg, &pid)))
+    return nullptr;
+  std::vector<std::pair<int64_t, uint64_t>> fds;
+  tka::Failure fail;
+  if (!tka::SocketFds(pid, &fds, &fail)) {
+    ThrowFailure(env, fail);
+    return nullptr;
+  }
+  std::vector<double> out(fds.size() * 2);
+  for (size_t i = 0; i < fds.size(); i++) {
+    out[i * 2] = static_cast<double>(fds[i].first);
+    out[i * 2 + 1] = static_cast<double>(fds[i].second);
+  }
+  return DoubleArray(env, out.data(), out.size());
+}
+
+// socketKinds(pid, fds) -> Float64Array (see tka::SocketKinds)
+napi_value SocketKinds(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value args[2] = {nullptr, nullptr};
+  int64_t pid = 0;
+  const double* fds = nullptr;
+  size_t n = 0;
+  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
+      !Ok(env, napi_get_value_int64(env, args[0], &pid)) ||
+      !DoublesArg(env, args[1], &fds, &n))
+    return nullptr;
+  std::vector<int64_t> list(n);
+  for (size_t i = 0; i < n; i++) list[i] = static_cast<int64_t>(fds[i]);
+  std::vector<int> kinds(n);
+  tka::SocketKinds(pid, list.data(), n, kinds.data());
+  std::vector<double> out(kinds.begin(), kinds.end());
+  return DoubleArray(env, out.data(), n);
+}
+
+// take(pid, cgroup tasks files joined by '\n', [fd, inode, wantInfo]*)
+//   -> [results (kTakeStride each), rows, addresses]
+napi_value Take(napi_env env, napi_callback_info cb) {
+  size_t argc = 3;
+  napi_value args[3] = {nullptr, nullptr, nullptr};
+  int64_t pid = 0;
+  std::string joined;
+  const double* flat = nullptr;
+  size_t n = 0;
+  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
+      !Ok(env, napi_get_value_int64(env, args[0], &pid)) ||
+      !StringArg(env, args[1], &joined) || !DoublesArg(env, args[2], &flat, &n))
+    return nullptr;
+  std::vector<std::string> join;
+  for (size_t start = 0; start < joined.size();) {
+    size_t end = joined.find('\n', start);
+    if (end == std::string::npos) end = joined.size();
+    if (end > start) join.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  std::vector<tka::TakeOrder> orders(n / 3);
+  for (size_t i = 0; i < orders.size(); i++) {
+    orders[i].fd = static_cast<int64_t>(flat[i * 3]);
+    orders[i].inode = flat[i * 3 + 1] >= 0 ? static_cast<uint64_t>(flat[i * 3 + 1]) : 0;
+    orders[i].want_info = flat[i * 3 + 2] != 0;
+  }
+  std::vector<tka::TakeResult> results;
+  tka::Failure fail;
+  if (!tka::TakeSockets(pid, join, orders, &results, &fail)) {
+    ThrowFailure(env, fail);
+    return nullptr;
+  }
+  std::vector<double> out(results.size() * kTakeStride);
+  std::vector<double> rows(results.size() * kDiagStride, -1);
+  std::vector<uint8_t> addrs(results.size() * 32);
+  for (size_t i = 0; i < results.size(); i++) {
+    const tka::TakeResult& r = results[i];
+    double* o = &out[i * kTakeStride];
+    o[kTakeCode] = r.code;
+    o[kTakeEnable] = static_cast<double>(r.have.enable);
+    o[kTakeIdle] = static_cast<double>(r.have.idle_ms);
+    o[kTakeInterval] = static_cast<double>(r.have.interval_ms);
+    o[kTakeCount] = static_cast<double>(r.have.count);
+    o[kTakeUserTimeout] = static_cast<double>(r.have.user_timeout_ms);
+    o[kTakeNetns] = static_cast<double>(r.netns);
+    o[kTakeHasSocket] = r.has_socket ? 1 : 0;
+    if (r.has_socket) PutSocket(r.socket, &rows[i * kDiagStride], &addrs[i * 32]);
+  }
+  return Pair(env, DoubleArray(env, out.data(), out.size()),
+              DoubleArray(env, rows.data(), rows.size()), BytesArray(env, addrs));
+}
+#endif  // __linux__
+
 napi_value Init(napi_env env, napi_value exports) {
   auto* instance = new (std::nothrow) Instance();
   if (instance == nullptr) return nullptr;
@@ -365,6 +565,12 @@ napi_value Init(napi_env env, napi_value exports) {
   b.Set(exports, "get", b.Function("get", Get, instance));
   b.Set(exports, "tcpInfo", b.Function("tcpInfo", TcpInfoOf, nullptr));
   b.Set(exports, "inspect", b.Function("inspect", InspectSocket, nullptr));
+#ifdef __linux__
+  b.Set(exports, "diag", b.Function("diag", Diag, nullptr));
+  b.Set(exports, "socketFds", b.Function("socketFds", SocketFds, nullptr));
+  b.Set(exports, "socketKinds", b.Function("socketKinds", SocketKinds, nullptr));
+  b.Set(exports, "take", b.Function("take", Take, nullptr));
+#endif
   // A half-built exports object is refused by the JS loader (it checks the
   // shape), so a failure here needs no exception of its own.
   return b.ok ? exports : nullptr;

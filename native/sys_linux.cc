@@ -46,11 +46,16 @@ bool ReadTcpInfo(Socket fd, TcpInfo* out, Failure* fail) {
     *fail = {-errno, "getsockopt", "TCP_INFO"};
     return false;
   }
+  FillTcpInfo(ti, len, out);
+  return true;
+}
+
+void FillTcpInfo(const tcp_info& ti, size_t len, TcpInfo* out) {
   // A kernel older than these headers fills only the first `len` bytes; the
   // fields past them stay unknown rather than zero. (qemu-user passes back
   // only 4 bytes of any TCP-level option, so this matters there too.)
 #define TKA_HAS(field) \
-  (offsetof(tcp_info, field) + sizeof(ti.field) <= static_cast<size_t>(len))
+  (offsetof(tcp_info, field) + sizeof(ti.field) <= len)
   double* v = out->v;
   if (TKA_HAS(tcpi_state)) v[kInfoState] = StateCode(ti.tcpi_state);
   // Kernel times are microseconds; ours are milliseconds.
@@ -79,7 +84,6 @@ bool ReadTcpInfo(Socket fd, TcpInfo* out, Failure* fail) {
   if (TKA_HAS(tcpi_bytes_sent))
     v[kInfoBytesSent] = static_cast<double>(ti.tcpi_bytes_sent);
 #undef TKA_HAS
-  return true;
 }
 
 bool BorrowSocket(int64_t pid, int64_t fd, uint64_t inode, Socket* out,

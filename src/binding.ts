@@ -32,6 +32,11 @@ export interface NativeBinding {
   /** Linux: borrows fd of pid (pidfd_getfd), checks its inode, reads it, closes the copy.
    *  [enable, idle, interval, count, userTimeout, ...tcpInfo fields]; -1 = unknown. */
   inspect(pid: number, fd: number, inode: bigint): Float64Array
+  /** Linux, the inspector's reader (src/cli/diag.ts describes the layouts). */
+  socketFds?(pid: number): Float64Array
+  socketKinds?(pid: number, fds: Float64Array): Float64Array
+  diag?(netnsPath: string, inodes: Float64Array): [Float64Array, Uint8Array]
+  take?(pid: number, join: string, orders: Float64Array): [Float64Array, Float64Array, Uint8Array]
 }
 
 interface NativeLoad {
