@@ -10,8 +10,13 @@ const CONTROLLERS = ['net_cls', 'net_prio'] as const
 export interface CgroupPlan {
   /** `tasks` files the taking thread joins (empty: its own cgroups are the target's already). */
   join: string[]
-  /** The classid the target's net_cls cgroup gives its sockets (0 without a net_cls hierarchy). */
-  classid: number
+  /**
+   * The classid the target's net_cls cgroup gives its sockets (0 without a
+   * net_cls hierarchy); null when that cgroup is the taking thread's own but
+   * not mounted here, so it cannot be read (the values written are then those
+   * the target's own threads give their sockets).
+   */
+  classid: number | null
   /** Why sockets cannot be taken safely, or null. */
   unsafe: string | null
 }
@@ -65,7 +70,7 @@ export function cgroupPlan(pid: number): CgroupPlan {
     return { join: [], classid: 0, unsafe: `cannot read the cgroups (${(err as Error).message})` }
   }
   const join: string[] = []
-  let classid = 0
+  let classid: number | null = 0
   let mounts: Mount[] | null = null
   for (const m of target) {
     if (!m.controllers.some((c) => (CONTROLLERS as readonly string[]).includes(c))) continue
@@ -74,7 +79,10 @@ export function cgroupPlan(pid: number): CgroupPlan {
     mounts ??= cgroupMounts()
     const mount = mounts.find((x) => m.controllers.every((c) => x.options.includes(c)) && (m.path === x.root || m.path.startsWith(x.root === '/' ? '/' : `${x.root}/`)))
     if (!mount) {
-      if (own?.path === m.path && !hasCls) continue
+      if (own?.path === m.path) {
+        if (hasCls) classid = null
+        continue
+      }
       return { join: [], classid, unsafe: `the ${m.controllers.join(',')} cgroup hierarchy of process ${pid} is not mounted here` }
     }
     const dir = `${mount.point}${m.path.slice(mount.root === '/' ? 0 : mount.root.length)}`.replace(/\/+$/, '')
@@ -95,7 +103,7 @@ export function cgroupPlan(pid: number): CgroupPlan {
  * classid it holds. sock_diag reports sk_priority instead when the classid is
  * 0; priorities below 0x10000 cannot be classids (a classid's major is not 0).
  */
-export function classidKept(socketClassid: number | null, cgroupClassid: number): boolean {
-  if (socketClassid === null) return true
+export function classidKept(socketClassid: number | null, cgroupClassid: number | null): boolean {
+  if (socketClassid === null || cgroupClassid === null) return true
   return socketClassid === cgroupClassid || (cgroupClassid === 0 && socketClassid < 0x10000)
 }
