@@ -14,7 +14,7 @@
           "sources": ["native/sys_unix.cc"]
         }],
         ["OS=='linux'", {
-          "sources": ["native/sys_linux.cc", "native/diag_linux.cc"]
+          "sources": ["native/sys_linux.cc"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

@@ -1,14 +1,50 @@
 import { defineConfig } from 'vitest/config'
 
+// Three tiers, run in this order by `npm test` (groupOrder), each on its own by
+// `npm run test:unit|test:kernel|test:e2e`:
+//   unit    in-process: pure modules and round trips through the public API;
+//           no child process, no root, no outside observer; any OS.
+//   kernel  loopback sockets read back by observers outside this process
+//           (getsockopt on a pidfd_getfd copy, ss, strace), child processes.
+//   e2e     root, network namespaces, real databases, other runtimes.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Real sockets, namespaces and child processes: isolation by process, and
-    // one file at a time so kernel-wide views (ss, namespaces) are not shared.
-    pool: 'forks',
-    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Nothing here touches kernel-wide state, so files share the cores.
+          pool: 'threads',
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'kernel',
+          include: ['test/kernel/**/*.test.ts'],
+          // Kernel-wide views (ss, /proc/net/tcp) and child processes: one
+          // file at a time, each in its own process.
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
+    ],
   },
 })

@@ -1,16 +1,24 @@
-// N-API glue, on the C API: every status is checked, and nothing here can
-// abort the process. node-addon-api's wrappers turn a failed throw into a
-// fatal error, and a worker being terminated fails every call that would run
-// JS (napi_pending_exception with nothing pending): Worker.terminate() during
-// load or during a failing call must end the worker, not the process. So a
-// failure here unwinds quietly and lets the environment go.
+// The glue between JavaScript and the OS layer (sys.h), and the only file
+// that sees Node-API. It parses each call's arguments into sys.h's plain
+// types, hands over this environment's state, calls the OS layer, and turns
+// its answer into a result or an exception.
+//
+// One error discipline for every entry point (Call, below): each step either
+// succeeds or leaves exactly one exception pending, and the entry point then
+// returns at once. It is written on the C API that node-addon-api wraps,
+// because the wrappers turn a failed throw into a fatal error, and a worker
+// being terminated fails every call that would run JS (napi_pending_exception
+// with nothing pending): Worker.terminate() during load or during a failing
+// call must end the worker, not the process. So a throw that cannot happen
+// is dropped, and nothing of ours runs after it.
 //
 // Values cross in a Float64Array shared with JS (the `slots` export) rather
 // than as call arguments: converting seven JS values per call cost about as
 // much as one setsockopt, and building a result array for get() cost more
-// than the five getsockopts it reports. Each thread (main or worker) loads
-// its own instance with its own slots, and no call runs JS between writing
-// and reading them, so sharing needs no locking.
+// than the five getsockopts it reports. Slot 0 is verify, slot 1 + o holds
+// tka::Option o. Each thread (main or worker) loads its own instance with its
+// own slots, and no call runs JS between writing and reading them, so sharing
+// needs no locking.
 //
 // The TS layer validates first and names errors; this layer checks again
 // whatever it is handed, because the binding is reachable on its own and a
@@ -18,16 +26,22 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstddef>
 #include <cstring>
+#include <initializer_list>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sys.h"
 
 namespace {
 
-enum Slot { kVerify, kEnable, kIdle, kInterval, kCount, kUserTimeout, kSlots };
+constexpr int kVerifySlot = 0;
+constexpr int kSlots = 1 + tka::kOptions;
+constexpr int SlotOf(int option) { return 1 + option; }
 
 // The slot values that are not settings: set() reads kLeave, get() writes
 // kUnknown (see sys.h).
@@ -37,7 +51,6 @@ constexpr double kUnknownSlot = static_cast<double>(tka::kUnknown);
 struct Instance {
   double* slots = nullptr;
   napi_ref keep = nullptr;  // the slots buffer outlives every call
-  tka::Capabilities caps{};
   tka::EnvState* state = nullptr;
 };
 
@@ -50,61 +63,157 @@ void DeleteInstance(napi_env env, void* data, void* /*hint*/) {
   delete instance;
 }
 
-// A throw that cannot happen (the environment is going away) is dropped: the
-// caller returns at once and nothing of ours runs after it.
-void Throw(napi_env env, const char* code, const char* message, bool range) {
-  if (range)
-    napi_throw_range_error(env, code, message);
-  else
-    napi_throw_type_error(env, code, message);
-}
+// ---- The error discipline ----
 
-// An OS failure, thrown as a plain Error carrying the raw facts; the TS layer
-// turns it into the public error (code name, message) so both layers cannot
-// disagree.
-void ThrowFailure(napi_env env, const tka::Failure& f) {
-  if (f.code == tka::kBadTarget) {
-    Throw(env, "ERR_INVALID_ARG_TYPE",
-          "The target must be a socket file descriptor (Unix) or "
-          "[localAddress, localPort, remoteAddress, remotePort] (Windows)",
-          false);
-    return;
+class Call {
+ public:
+  // Reads up to kMaxArgs arguments (missing ones read as undefined) and the
+  // instance every entry point is created with.
+  Call(napi_env env, napi_callback_info info) : env_(env) {
+    size_t argc = kMaxArgs;
+    void* data = nullptr;
+    ok_ = Check(napi_get_cb_info(env, info, &argc, args_, nullptr, &data));
+    instance_ = static_cast<Instance*>(data);
+    if (ok_ && instance_ == nullptr) ok_ = Check(napi_generic_failure);
   }
-  napi_value message, error, code, syscall, option;
-  if (napi_create_string_utf8(env, "tcp-keepalive native failure",
-                              NAPI_AUTO_LENGTH, &message) != napi_ok ||
-      napi_create_error(env, nullptr, message, &error) != napi_ok ||
-      napi_create_int32(env, f.code, &code) != napi_ok ||
-      napi_create_string_utf8(env, f.syscall, NAPI_AUTO_LENGTH, &syscall) !=
-          napi_ok ||
-      napi_create_string_utf8(env, f.option, NAPI_AUTO_LENGTH, &option) !=
-          napi_ok ||
-      napi_set_named_property(env, error, "uvCode", code) != napi_ok ||
-      napi_set_named_property(env, error, "syscall", syscall) != napi_ok ||
-      napi_set_named_property(env, error, "option", option) != napi_ok)
-    return;
-  napi_throw(env, error);
+
+  bool ok() const { return ok_; }
+  napi_env env() const { return env_; }
+  napi_value arg(size_t i) const { return args_[i]; }
+  Instance& instance() const { return *instance_; }
+
+  // An N-API call failed. It may or may not have left an exception pending;
+  // JS must see one either way, or it would read a result never written.
+  bool Check(napi_status status) {
+    if (status == napi_ok) return true;
+    const napi_extended_error_info* info = nullptr;
+    const char* message = "N-API call failed";
+    if (napi_get_last_error_info(env_, &info) == napi_ok && info != nullptr &&
+        info->error_message != nullptr)
+      message = info->error_message;
+    bool pending = false;
+    if (napi_is_exception_pending(env_, &pending) == napi_ok && !pending)
+      napi_throw_error(env_, nullptr, message);
+    return false;
+  }
+
+  // The caller's input is refused, before any syscall.
+  bool RefuseType(const char* message) {
+    napi_throw_type_error(env_, "ERR_INVALID_ARG_TYPE", message);
+    return false;
+  }
+  bool RefuseRange(const char* message) {
+    napi_throw_range_error(env_, "ERR_OUT_OF_RANGE", message);
+    return false;
+  }
+
+  // The OS layer failed: a plain Error carrying the raw facts; the TS layer
+  // turns it into the public error (code name, message) so both layers
+  // cannot disagree.
+  bool Fail(const tka::Failure& f) {
+    if (f.code == tka::kBadTarget) return RefuseType(kTargetMessage);
+    napi_value message, error, code, syscall, option;
+    if (napi_create_string_utf8(env_, "tcp-keepalive native failure",
+                                NAPI_AUTO_LENGTH, &message) != napi_ok ||
+        napi_create_error(env_, nullptr, message, &error) != napi_ok ||
+        napi_create_int32(env_, f.code, &code) != napi_ok ||
+        napi_create_string_utf8(env_, f.syscall, NAPI_AUTO_LENGTH,
+                                &syscall) != napi_ok ||
+        napi_create_string_utf8(env_, f.option, NAPI_AUTO_LENGTH, &option) !=
+            napi_ok ||
+        napi_set_named_property(env_, error, "uvCode", code) != napi_ok ||
+        napi_set_named_property(env_, error, "syscall", syscall) != napi_ok ||
+        napi_set_named_property(env_, error, "option", option) != napi_ok)
+      return false;
+    napi_throw(env_, error);
+    return false;
+  }
+
+  static constexpr const char* kTargetMessage =
+      "The target must be a socket file descriptor (Unix) or "
+      "[localAddress, localPort, remoteAddress, remotePort] (Windows)";
+
+ private:
+  static constexpr size_t kMaxArgs = 3;
+  napi_env env_;
+  napi_value args_[kMaxArgs] = {};
+  Instance* instance_ = nullptr;
+  bool ok_ = false;
+};
+
+// ---- Parsing into sys.h's plain types ----
+// Each returns false with an exception pending.
+
+bool TypeOf(Call& c, napi_value v, napi_valuetype* type) {
+  return c.Check(napi_typeof(c.env(), v, type));
 }
 
-// The two per-socket calls read only their target; the instance comes in as
-// the function's data. A missing argument reads as undefined, which Resolve
-// refuses before any syscall.
-bool Target(napi_env env, napi_callback_info info, napi_value* target,
-            Instance** instance) {
-  size_t argc = 1;
-  void* data = nullptr;
-  *target = nullptr;
-  if (napi_get_cb_info(env, info, &argc, target, nullptr, &data) != napi_ok ||
-      data == nullptr || *target == nullptr)
-    return false;
-  *instance = static_cast<Instance*>(data);
+// An integer in [min, max]. NaN fails both comparisons; once d is known to be
+// in range the cast is defined, and a fraction does not survive it.
+bool Integer(Call& c, napi_value v, double min, double max, int64_t* out,
+             const char* type_message) {
+  napi_valuetype type;
+  if (!TypeOf(c, v, &type)) return false;
+  if (type != napi_number) return c.RefuseType(type_message);
+  double d = 0;
+  if (!c.Check(napi_get_value_double(c.env(), v, &d))) return false;
+  if (!(d >= min) || !(d <= max) ||
+      static_cast<double>(static_cast<int64_t>(d)) != d)
+    return c.RefuseType(type_message);
+  *out = static_cast<int64_t>(d);
   return true;
 }
 
-// A slot holds kLeave or an integer in range. NaN fails both comparisons;
-// once v is known to be within an int64 range the cast is defined, and a
-// fraction does not survive the round trip.
-bool ReadSlot(double v, const tka::Range& r, int64_t* out) {
+bool ParseEndpoint(Call& c, napi_value array, uint32_t at, tka::Endpoint* e) {
+  napi_value address, port;
+  napi_valuetype type;
+  size_t length = 0;
+  int64_t p = 0;
+  if (!c.Check(napi_get_element(c.env(), array, at, &address)) ||
+      !c.Check(napi_get_element(c.env(), array, at + 1, &port)) ||
+      !TypeOf(c, address, &type))
+    return false;
+  if (type != napi_string) return c.RefuseType(Call::kTargetMessage);
+  if (!c.Check(napi_get_value_string_utf8(c.env(), address, e->address,
+                                          sizeof e->address, &length)))
+    return false;
+  // A longer string was cut to fit: no address of Node's is that long.
+  if (length + 1 >= sizeof e->address)
+    return c.RefuseType(Call::kTargetMessage);
+  if (!Integer(c, port, 0, 65535, &p, Call::kTargetMessage)) return false;
+  e->port = static_cast<uint16_t>(p);
+  return true;
+}
+
+// What the platform takes (sys.h, TargetKind); the shape only, the OS layer
+// checks the rest before any syscall.
+bool ParseTarget(Call& c, napi_value v, bool verify, tka::Target* target) {
+  target->verify = verify;
+  if (tka::kTargetKind == tka::TargetKind::kFd) {
+    int64_t fd = 0;
+    if (!Integer(c, v, 0, INT_MAX, &fd, Call::kTargetMessage)) return false;
+    target->fd = static_cast<int>(fd);
+    return true;
+  }
+  bool array = false;
+  uint32_t length = 0;
+  if (!c.Check(napi_is_array(c.env(), v, &array))) return false;
+  if (!array) return c.RefuseType(Call::kTargetMessage);
+  if (!c.Check(napi_get_array_length(c.env(), v, &length))) return false;
+  if (length != 4) return c.RefuseType(Call::kTargetMessage);
+  return ParseEndpoint(c, v, 0, &target->local) &&
+         ParseEndpoint(c, v, 2, &target->remote);
+}
+
+bool ParseVerify(Call& c, double v, bool* verify) {
+  if (!(v == 0 || v == 1))
+    return c.RefuseRange("slots: verify must be 0 or 1");
+  *verify = v == 1;
+  return true;
+}
+
+// A slot holds kLeave or an integer within the option's range.
+bool ParseSlot(double v, const tka::Range& r, int64_t* out) {
   if (v == kLeaveSlot) {
     *out = tka::kLeave;
     return true;
@@ -118,75 +227,314 @@ bool ReadSlot(double v, const tka::Range& r, int64_t* out) {
   return true;
 }
 
-// set(target): applies slots[kEnable..kUserTimeout]; kLeave = leave as is.
-napi_value Set(napi_env env, napi_callback_info info) {
-  napi_value target;
-  Instance* instance;
-  if (!Target(env, info, &target, &instance)) return nullptr;
-  const double* in = instance->slots;
-  const tka::Capabilities& caps = instance->caps;
-  tka::Settings want;
-  const double verify = in[kVerify];
-  const double enable = in[kEnable];
-  if (!(verify == 0 || verify == 1) ||
-      !(enable == kLeaveSlot || enable == 0 || enable == 1)) {
-    Throw(env, "ERR_OUT_OF_RANGE",
-          "slots: verify must be 0 or 1, enable -1, 0 or 1", true);
-    return nullptr;
-  }
-  want.enable = static_cast<int64_t>(enable);
-  if (!ReadSlot(in[kIdle], caps.idle, &want.idle_ms) ||
-      !ReadSlot(in[kInterval], caps.interval, &want.interval_ms) ||
-      !ReadSlot(in[kCount], caps.count, &want.count) ||
-      !ReadSlot(in[kUserTimeout], caps.user_timeout, &want.user_timeout_ms)) {
-    Throw(env, "ERR_OUT_OF_RANGE",
-          "slots: each value must be -1 (leave) or a supported integer within "
-          "capabilities' range",
-          true);
-    return nullptr;
-  }
+bool Resolve(Call& c, const tka::Target& target, tka::Socket* s) {
   tka::Failure fail;
+  return tka::Resolve(c.instance().state, target, s, &fail) || c.Fail(fail);
+}
+
+// ---- Entry points ----
+
+// set(target): applies slots[1 + option] for each option; kLeave = leave.
+napi_value Set(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok()) return nullptr;
+  const double* in = c.instance().slots;
+  const tka::Capabilities& caps = tka::Probe();
+  tka::Settings want(tka::kLeave);
+  tka::Target target;
   tka::Socket s;
-  if (!tka::Resolve(Napi::Env(env), Napi::Value(env, target), verify != 0, &s,
-                    &fail) ||
-      !tka::Apply(s, want, &fail))
-    ThrowFailure(env, fail);
+  tka::Failure fail;
+  bool verify = false;
+  if (!ParseVerify(c, in[kVerifySlot], &verify)) return nullptr;
+  for (int o = 0; o < tka::kOptions; o++)
+    if (!ParseSlot(in[SlotOf(o)], caps.range[o], &want.v[o])) {
+      c.RefuseRange(
+          "slots: each value must be -1 (leave) or a supported integer "
+          "within capabilities' range (enable: 0 or 1)");
+      return nullptr;
+    }
+  if (!ParseTarget(c, c.arg(0), verify, &target) || !Resolve(c, target, &s))
+    return nullptr;
+  if (!tka::Apply(s, want, &fail)) c.Fail(fail);
   return nullptr;
 }
 
-// get(target): writes what the kernel holds to slots[kEnable..kUserTimeout];
-// kUnknown = the OS cannot say.
+// get(target): writes what the kernel holds to slots[1 + option]; kUnknown =
+// the OS cannot say.
 napi_value Get(napi_env env, napi_callback_info info) {
-  napi_value target;
-  Instance* instance;
-  if (!Target(env, info, &target, &instance)) return nullptr;
-  double* io = instance->slots;
-  const double verify = io[kVerify];
-  if (!(verify == 0 || verify == 1)) {
-    Throw(env, "ERR_OUT_OF_RANGE", "slots: verify must be 0 or 1", true);
-    return nullptr;
-  }
-  tka::Failure fail;
+  Call c(env, info);
+  if (!c.ok()) return nullptr;
+  double* io = c.instance().slots;
+  tka::Settings have(tka::kUnknown);
+  tka::Target target;
   tka::Socket s;
-  tka::Settings have;
-  have.enable = have.idle_ms = have.interval_ms = have.count =
-      have.user_timeout_ms = tka::kUnknown;
-  if (!tka::Resolve(Napi::Env(env), Napi::Value(env, target), verify != 0, &s,
-                    &fail) ||
-      !tka::Read(s, &have, &fail)) {
-    ThrowFailure(env, fail);
+  tka::Failure fail;
+  bool verify = false;
+  if (!ParseVerify(c, io[kVerifySlot], &verify) ||
+      !ParseTarget(c, c.arg(0), verify, &target) || !Resolve(c, target, &s))
+    return nullptr;
+  if (!tka::Read(s, &have, &fail)) {
+    c.Fail(fail);
     return nullptr;
   }
-  const auto out = [](int64_t v) {
-    return v < 0 ? kUnknownSlot : static_cast<double>(v);
-  };
-  io[kEnable] = out(have.enable);
-  io[kIdle] = out(have.idle_ms);
-  io[kInterval] = out(have.interval_ms);
-  io[kCount] = out(have.count);
-  io[kUserTimeout] = out(have.user_timeout_ms);
+  for (int o = 0; o < tka::kOptions; o++)
+    io[SlotOf(o)] = have.v[o] < 0 ? kUnknownSlot
+                                  : static_cast<double>(have.v[o]);
   return nullptr;
 }
+
+napi_value DoubleArray(Call& c, const double* values, size_t n) {
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  napi_value array = nullptr;
+  if (!c.Check(napi_create_arraybuffer(c.env(), n * sizeof(double), &data,
+                                       &buffer)) ||
+      !c.Check(napi_create_typedarray(c.env(), napi_float64_array, n, buffer,
+                                      0, &array)))
+    return nullptr;
+  double* to = static_cast<double*>(data);
+  for (size_t i = 0; i < n; i++) to[i] = values[i];
+  return array;
+}
+
+// getTcpInfo is called a few times per connection at most, so plain
+// arguments and a fresh result array.
+
+// tcpInfo(target, verify): Float64Array in TcpInfoField order, -1 = unknown.
+napi_value TcpInfoOf(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.ok()) return nullptr;
+  napi_valuetype type;
+  bool verify = true;
+  tka::Target target;
+  tka::Socket s;
+  tka::TcpInfo result;
+  tka::Failure fail;
+  if (!TypeOf(c, c.arg(1), &type)) return nullptr;
+  if (type != napi_boolean) {
+    c.RefuseType("verify must be a boolean");
+    return nullptr;
+  }
+  if (!c.Check(napi_get_value_bool(env, c.arg(1), &verify)) ||
+      !ParseTarget(c, c.arg(0), verify, &target) || !Resolve(c, target, &s))
+    return nullptr;
+  if (!tka::ReadTcpInfo(s, &result, &fail)) {
+    c.Fail(fail);
+    return nullptr;
+  }
+  return DoubleArray(c, result.v, tka::kInfoFields);
+}
+
+#if defined(__linux__)
+// ---- The process inspector's reader (sys.h, Linux-only facilities) ----
+// Thousands of sockets per call: they cross as flat typed arrays, one row of
+// kDiagStride doubles and 32 address bytes per socket (src/backend/inspect.ts
+// reads the same layouts).
+enum DiagField {
+  kDiagInode, kDiagFamily, kDiagSport, kDiagDport, kDiagState, kDiagTimer,
+  kDiagTimerMs, kDiagRetrans, kDiagClassid, kDiagUid, kDiagInfo,
+  kDiagStride = kDiagInfo + tka::kInfoFields
+};
+// take(): per order, the code, one value per tka::Option, the netns inode and
+// whether a socket row was filled.
+enum TakeField {
+  kTakeCode, kTakeOptions, kTakeNetns = kTakeOptions + tka::kOptions,
+  kTakeHasSocket, kTakeStride
+};
+
+bool Doubles(Call& c, napi_value v, const double** data, size_t* n) {
+  bool is = false;
+  napi_typedarray_type type = napi_int8_array;
+  void* raw = nullptr;
+  if (!c.Check(napi_is_typedarray(c.env(), v, &is))) return false;
+  if (is && !c.Check(napi_get_typedarray_info(c.env(), v, &type, n, &raw,
+                                              nullptr, nullptr)))
+    return false;
+  if (!is || type != napi_float64_array)
+    return c.RefuseType("expected a Float64Array");
+  *data = static_cast<const double*>(raw);
+  return true;
+}
+
+bool Text(Call& c, napi_value v, std::string* out) {
+  napi_valuetype type;
+  size_t len = 0;
+  if (!TypeOf(c, v, &type)) return false;
+  if (type != napi_string) return c.RefuseType("expected a string");
+  if (!c.Check(napi_get_value_string_utf8(c.env(), v, nullptr, 0, &len)))
+    return false;
+  out->assign(len, '\0');
+  return c.Check(
+      napi_get_value_string_utf8(c.env(), v, &(*out)[0], len + 1, &len));
+}
+
+// A non-negative integer from a double: anything else (NaN, negative, a
+// fraction, beyond 2^53) is refused before any cast.
+bool Whole(Call& c, double d, double max, uint64_t* out) {
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d)))
+    return c.RefuseRange("expected a whole number in range");
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+napi_value Bytes(Call& c, const std::vector<uint8_t>& bytes) {
+  void* data = nullptr;
+  napi_value buffer = nullptr, array = nullptr;
+  if (!c.Check(napi_create_arraybuffer(c.env(), bytes.size(), &data, &buffer)) ||
+      !c.Check(napi_create_typedarray(c.env(), napi_uint8_array, bytes.size(),
+                                      buffer, 0, &array)))
+    return nullptr;
+  if (!bytes.empty()) std::memcpy(data, bytes.data(), bytes.size());
+  return array;
+}
+
+napi_value List(Call& c, std::initializer_list<napi_value> items) {
+  napi_value out = nullptr;
+  if (!c.Check(napi_create_array(c.env(), &out))) return nullptr;
+  uint32_t i = 0;
+  for (napi_value v : items)
+    if (v == nullptr || !c.Check(napi_set_element(c.env(), out, i++, v)))
+      return nullptr;
+  return out;
+}
+
+void PutSocket(const tka::DiagSocket& d, double* row, uint8_t* addr) {
+  row[kDiagInode] = static_cast<double>(d.inode);
+  row[kDiagFamily] = d.family;
+  row[kDiagSport] = d.sport;
+  row[kDiagDport] = d.dport;
+  row[kDiagState] = d.state;
+  row[kDiagTimer] = d.timer;
+  row[kDiagTimerMs] = static_cast<double>(d.timer_ms);
+  row[kDiagRetrans] = d.retrans;
+  row[kDiagClassid] = static_cast<double>(d.classid);
+  row[kDiagUid] = static_cast<double>(d.uid);
+  for (int i = 0; i < tka::kInfoFields; i++) row[kDiagInfo + i] = d.info.v[i];
+  std::memcpy(addr, d.src, 16);
+  std::memcpy(addr + 16, d.dst, 16);
+}
+
+// socketFds(pid) -> Float64Array [fd, inode]*
+napi_value SocketFds(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  int64_t pid = 0;
+  if (!c.ok() ||
+      !Integer(c, c.arg(0), 1, INT_MAX, &pid, "pid must be a positive integer"))
+    return nullptr;
+  std::vector<std::pair<int64_t, uint64_t>> fds;
+  tka::Failure fail;
+  if (!tka::SocketFds(pid, &fds, &fail)) {
+    c.Fail(fail);
+    return nullptr;
+  }
+  std::vector<double> out(fds.size() * 2);
+  for (size_t i = 0; i < fds.size(); i++) {
+    out[i * 2] = static_cast<double>(fds[i].first);
+    out[i * 2 + 1] = static_cast<double>(fds[i].second);
+  }
+  return DoubleArray(c, out.data(), out.size());
+}
+
+// socketKinds(pid, fds) -> Float64Array (see tka::SocketKinds)
+napi_value SocketKinds(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  int64_t pid = 0;
+  const double* fds = nullptr;
+  size_t n = 0;
+  if (!c.ok() ||
+      !Integer(c, c.arg(0), 1, INT_MAX, &pid, "pid must be a positive integer") ||
+      !Doubles(c, c.arg(1), &fds, &n))
+    return nullptr;
+  std::vector<int64_t> list(n);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t fd = 0;
+    if (!Whole(c, fds[i], INT_MAX, &fd)) return nullptr;
+    list[i] = static_cast<int64_t>(fd);
+  }
+  std::vector<int> kinds(n);
+  tka::SocketKinds(pid, list.data(), n, kinds.data());
+  std::vector<double> out(kinds.begin(), kinds.end());
+  return DoubleArray(c, out.data(), n);
+}
+
+// diag(netnsPath, inodes) -> [rows, addresses]
+napi_value Diag(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  std::string netns;
+  const double* wanted = nullptr;
+  size_t n = 0;
+  if (!c.ok() || !Text(c, c.arg(0), &netns) || !Doubles(c, c.arg(1), &wanted, &n))
+    return nullptr;
+  std::vector<uint64_t> inodes(n);
+  for (size_t i = 0; i < n; i++)
+    if (!Whole(c, wanted[i], 9007199254740991.0, &inodes[i])) return nullptr;
+  std::sort(inodes.begin(), inodes.end());
+  std::vector<tka::DiagSocket> found;
+  tka::Failure fail;
+  if (!tka::DiagTcp(netns.c_str(), inodes.data(), inodes.size(), &found, &fail)) {
+    c.Fail(fail);
+    return nullptr;
+  }
+  std::vector<double> rows(found.size() * kDiagStride);
+  std::vector<uint8_t> addrs(found.size() * 32);
+  for (size_t i = 0; i < found.size(); i++)
+    PutSocket(found[i], &rows[i * kDiagStride], &addrs[i * 32]);
+  return List(c, {DoubleArray(c, rows.data(), rows.size()), Bytes(c, addrs)});
+}
+
+// take(pid, cgroup tasks files joined by '\n', [fd, inode, wantInfo]*)
+//   -> [results (kTakeStride each), rows, addresses]
+napi_value Take(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  int64_t pid = 0;
+  std::string joined;
+  const double* flat = nullptr;
+  size_t n = 0;
+  if (!c.ok() ||
+      !Integer(c, c.arg(0), 1, INT_MAX, &pid, "pid must be a positive integer") ||
+      !Text(c, c.arg(1), &joined) || !Doubles(c, c.arg(2), &flat, &n))
+    return nullptr;
+  std::vector<std::string> join;
+  for (size_t start = 0; start < joined.size();) {
+    size_t end = joined.find('\n', start);
+    if (end == std::string::npos) end = joined.size();
+    if (end > start) join.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  std::vector<tka::TakeOrder> orders(n / 3);
+  for (size_t i = 0; i < orders.size(); i++) {
+    uint64_t fd = 0;
+    if (!Whole(c, flat[i * 3], INT_MAX, &fd) ||
+        !Whole(c, flat[i * 3 + 1], 9007199254740991.0, &orders[i].inode))
+      return nullptr;
+    orders[i].fd = static_cast<int64_t>(fd);
+    orders[i].want_info = flat[i * 3 + 2] != 0;
+  }
+  std::vector<tka::TakeResult> results;
+  tka::Failure fail;
+  if (!tka::TakeSockets(pid, join, orders, &results, &fail)) {
+    c.Fail(fail);
+    return nullptr;
+  }
+  std::vector<double> out(results.size() * kTakeStride);
+  std::vector<double> rows(results.size() * kDiagStride, -1);
+  std::vector<uint8_t> addrs(results.size() * 32);
+  for (size_t i = 0; i < results.size(); i++) {
+    const tka::TakeResult& r = results[i];
+    double* o = &out[i * kTakeStride];
+    o[kTakeCode] = r.code;
+    for (int k = 0; k < tka::kOptions; k++)
+      o[kTakeOptions + k] = static_cast<double>(r.have.v[k]);
+    o[kTakeNetns] = static_cast<double>(r.netns);
+    o[kTakeHasSocket] = r.has_socket ? 1 : 0;
+    if (r.has_socket) PutSocket(r.socket, &rows[i * kDiagStride], &addrs[i * 32]);
+  }
+  return List(c, {DoubleArray(c, out.data(), out.size()),
+                  DoubleArray(c, rows.data(), rows.size()), Bytes(c, addrs)});
+}
+#endif  // __linux__
+
+// ---- Load ----
 
 // Builds objects while every step succeeds; after the first failure the rest
 // are skipped and ok stays false.
@@ -232,303 +580,17 @@ struct Builder {
   }
 };
 
-// ---- getTcpInfo and the process inspector ----
-// Called a few times per connection at most, so plain arguments and a fresh
-// result array; every N-API status is checked.
-
-// A failed N-API call may or may not leave an exception pending; JS must see
-// one either way, or it would read a result that was never written.
-bool Ok(napi_env env, napi_status status) {
-  if (status == napi_ok) return true;
-  const napi_extended_error_info* info = nullptr;
-  const char* message = "N-API call failed";
-  if (napi_get_last_error_info(env, &info) == napi_ok && info != nullptr &&
-      info->error_message != nullptr)
-    message = info->error_message;
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
-    napi_throw_error(env, nullptr, message);
-  return false;
-}
-
-napi_value DoubleArray(napi_env env, const double* values, size_t n) {
-  void* data = nullptr;
-  napi_value buffer = nullptr;
-  napi_value array = nullptr;
-  if (!Ok(env, napi_create_arraybuffer(env, n * sizeof(double), &data,
-                                       &buffer)) ||
-      !Ok(env, napi_create_typedarray(env, napi_float64_array, n, buffer, 0,
-                                      &array)))
-    return nullptr;
-  double* to = static_cast<double*>(data);
-  for (size_t i = 0; i < n; i++) to[i] = values[i];
-  return array;
-}
-
-// tcpInfo(target, verify): Float64Array in TcpInfoField order, -1 = unknown.
-napi_value TcpInfoOf(napi_env env, napi_callback_info cb) {
-  size_t argc = 2;
-  napi_value args[2] = {nullptr, nullptr};
-  bool verify = true;
-  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
-      !Ok(env, napi_get_value_bool(env, args[1], &verify)))
-    return nullptr;
-  tka::Failure fail;
-  tka::Socket s;
-  tka::TcpInfo info;
-  if (!tka::Resolve(Napi::Env(env), Napi::Value(env, args[0]), verify, &s,
-                    &fail) ||
-      !tka::ReadTcpInfo(s, &info, &fail)) {
-    ThrowFailure(env, fail);
-    return nullptr;
-  }
-  return DoubleArray(env, info.v, tka::kInfoFields);
-}
-
-// inspect(pid, fd, inode as bigint): borrows another process's socket, reads
-// it and gives it back before returning, whatever happened. Float64Array:
-// [enable, idle, interval, count, userTimeout, ...TcpInfoField order].
-napi_value InspectSocket(napi_env env, napi_callback_info cb) {
-  size_t argc = 3;
-  napi_value args[3] = {nullptr, nullptr, nullptr};
-  int64_t pid = 0, fd = 0;
-  uint64_t inode = 0;
-  bool lossless = false;
-  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
-      !Ok(env, napi_get_value_int64(env, args[0], &pid)) ||
-      !Ok(env, napi_get_value_int64(env, args[1], &fd)) ||
-      !Ok(env, napi_get_value_bigint_uint64(env, args[2], &inode, &lossless)))
-    return nullptr;
-  if (!lossless) {
-    napi_throw_range_error(env, nullptr, "inode out of range");
-    return nullptr;
-  }
-  tka::Failure fail;
-  tka::Socket s;
-  if (!tka::BorrowSocket(pid, fd, inode, &s, &fail)) {
-    ThrowFailure(env, fail);
-    return nullptr;
-  }
-  tka::Settings have;
-  tka::TcpInfo info;
-  const bool read = tka::Read(s, &have, &fail) && tka::ReadTcpInfo(s, &info, &fail);
-  tka::ReleaseBorrowed(s);
-  if (!read) {
-    ThrowFailure(env, fail);
-    return nullptr;
-  }
-  double out[5 + tka::kInfoFields];
-  out[0] = static_cast<double>(have.enable);
-  out[1] = static_cast<double>(have.idle_ms);
-  out[2] = static_cast<double>(have.interval_ms);
-  out[3] = static_cast<double>(have.count);
-  out[4] = static_cast<double>(have.user_timeout_ms);
-  for (int i = 0; i < tka::kInfoFields; i++) out[5 + i] = info.v[i];
-  return DoubleArray(env, out, 5 + tka::kInfoFields);
-}
-
-
-#ifdef __linux__
-// ---- The process inspector's reader (diag_linux.cc) ----
-// Thousands of sockets per call: they cross as flat typed arrays, one row of
-// kDiagStride doubles and one of 32 address bytes per socket.
-enum DiagField {
-  kDiagInode, kDiagFamily, kDiagSport, kDiagDport, kDiagState, kDiagTimer,
-  kDiagTimerMs, kDiagRetrans, kDiagClassid, kDiagUid, kDiagInfo,
-  kDiagStride = kDiagInfo + tka::kInfoFields
-};
-enum TakeField {
-  kTakeCode, kTakeEnable, kTakeIdle, kTakeInterval, kTakeCount,
-  kTakeUserTimeout, kTakeNetns, kTakeHasSocket, kTakeStride
-};
-
-bool DoublesArg(napi_env env, napi_value v, const double** data, size_t* n) {
-  bool is = false;
-  napi_typedarray_type type;
-  void* raw = nullptr;
-  if (!Ok(env, napi_is_typedarray(env, v, &is))) return false;
-  if (is && !Ok(env, napi_get_typedarray_info(env, v, &type, n, &raw, nullptr,
-                                              nullptr)))
-    return false;
-  if (!is || type != napi_float64_array) {
-    napi_throw_type_error(env, nullptr, "expected a Float64Array");
-    return false;
-  }
-  *data = static_cast<const double*>(raw);
-  return true;
-}
-
-bool StringArg(napi_env env, napi_value v, std::string* out) {
-  size_t len = 0;
-  if (!Ok(env, napi_get_value_string_utf8(env, v, nullptr, 0, &len))) return false;
-  out->assign(len, '\0');
-  return Ok(env, napi_get_value_string_utf8(env, v, &(*out)[0], len + 1, &len));
-}
-
-napi_value BytesArray(napi_env env, const std::vector<uint8_t>& bytes) {
-  void* data = nullptr;
-  napi_value buffer = nullptr, array = nullptr;
-  if (!Ok(env, napi_create_arraybuffer(env, bytes.size(), &data, &buffer)) ||
-      !Ok(env, napi_create_typedarray(env, napi_uint8_array, bytes.size(),
-                                      buffer, 0, &array)))
-    return nullptr;
-  if (!bytes.empty()) std::memcpy(data, bytes.data(), bytes.size());
-  return array;
-}
-
-napi_value Pair(napi_env env, napi_value a, napi_value b, napi_value c) {
-  napi_value out = nullptr;
-  if (a == nullptr || b == nullptr || !Ok(env, napi_create_array(env, &out)) ||
-      !Ok(env, napi_set_element(env, out, 0, a)) ||
-      !Ok(env, napi_set_element(env, out, 1, b)) ||
-      (c != nullptr && !Ok(env, napi_set_element(env, out, 2, c))))
-    return nullptr;
-  return out;
-}
-
-void PutSocket(const tka::DiagSocket& d, double* row, uint8_t* addr) {
-  row[kDiagInode] = static_cast<double>(d.inode);
-  row[kDiagFamily] = d.family;
-  row[kDiagSport] = d.sport;
-  row[kDiagDport] = d.dport;
-  row[kDiagState] = d.state;
-  row[kDiagTimer] = d.timer;
-  row[kDiagTimerMs] = static_cast<double>(d.timer_ms);
-  row[kDiagRetrans] = d.retrans;
-  row[kDiagClassid] = static_cast<double>(d.classid);
-  row[kDiagUid] = static_cast<double>(d.uid);
-  for (int i = 0; i < tka::kInfoFields; i++) row[kDiagInfo + i] = d.info.v[i];
-  std::memcpy(addr, d.src, 16);
-  std::memcpy(addr + 16, d.dst, 16);
-}
-
-// diag(netnsPath, wantedInodes sorted) -> [rows, addresses]
-napi_value Diag(napi_env env, napi_callback_info cb) {
-  size_t argc = 2;
-  napi_value args[2] = {nullptr, nullptr};
-  std::string netns;
-  const double* wanted = nullptr;
-  size_t n = 0;
-  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
-      !StringArg(env, args[0], &netns) || !DoublesArg(env, args[1], &wanted, &n))
-    return nullptr;
-  std::vector<uint64_t> inodes(n);
-  for (size_t i = 0; i < n; i++)
-    inodes[i] = wanted[i] >= 0 ? static_cast<uint64_t>(wanted[i]) : 0;
-  std::sort(inodes.begin(), inodes.end());
-  std::vector<tka::DiagSocket> found;
-  tka::Failure fail;
-  if (!tka::DiagTcp(netns.c_str(), inodes.data(), inodes.size(), &found, &fail)) {
-    ThrowFailure(env, fail);
-    return nullptr;
-  }
-  std::vector<double> rows(found.size() * kDiagStride);
-  std::vector<uint8_t> addrs(found.size() * 32);
-  for (size_t i = 0; i < found.size(); i++)
-    PutSocket(found[i], &rows[i * kDiagStride], &addrs[i * 32]);
-  return Pair(env, DoubleArray(env, rows.data(), rows.size()),
-              BytesArray(env, addrs), nullptr);
-}
-
-// socketFds(pid) -> Float64Array [fd, inode]*
-napi_value SocketFds(napi_env env, napi_callback_info cb) {
-  size_t argc = 1;
-  napi_value arg = nullptr;
-  int64_t pid = 0;
-  if (!Ok(env, napi_get_cb_info(env, cb, &argc, &arg, nullptr, nullptr)) ||
-      !Ok(env, napi_get_value_int64(env, arg, &pid)))
-    return nullptr;
-  std::vector<std::pair<int64_t, uint64_t>> fds;
-  tka::Failure fail;
-  if (!tka::SocketFds(pid, &fds, &fail)) {
-    ThrowFailure(env, fail);
-    return nullptr;
-  }
-  std::vector<double> out(fds.size() * 2);
-  for (size_t i = 0; i < fds.size(); i++) {
-    out[i * 2] = static_cast<double>(fds[i].first);
-    out[i * 2 + 1] = static_cast<double>(fds[i].second);
-  }
-  return DoubleArray(env, out.data(), out.size());
-}
-
-// socketKinds(pid, fds) -> Float64Array (see tka::SocketKinds)
-napi_value SocketKinds(napi_env env, napi_callback_info cb) {
-  size_t argc = 2;
-  napi_value args[2] = {nullptr, nullptr};
-  int64_t pid = 0;
-  const double* fds = nullptr;
-  size_t n = 0;
-  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
-      !Ok(env, napi_get_value_int64(env, args[0], &pid)) ||
-      !DoublesArg(env, args[1], &fds, &n))
-    return nullptr;
-  std::vector<int64_t> list(n);
-  for (size_t i = 0; i < n; i++) list[i] = static_cast<int64_t>(fds[i]);
-  std::vector<int> kinds(n);
-  tka::SocketKinds(pid, list.data(), n, kinds.data());
-  std::vector<double> out(kinds.begin(), kinds.end());
-  return DoubleArray(env, out.data(), n);
-}
-
-// take(pid, cgroup tasks files joined by '\n', [fd, inode, wantInfo]*)
-//   -> [results (kTakeStride each), rows, addresses]
-napi_value Take(napi_env env, napi_callback_info cb) {
-  size_t argc = 3;
-  napi_value args[3] = {nullptr, nullptr, nullptr};
-  int64_t pid = 0;
-  std::string joined;
-  const double* flat = nullptr;
-  size_t n = 0;
-  if (!Ok(env, napi_get_cb_info(env, cb, &argc, args, nullptr, nullptr)) ||
-      !Ok(env, napi_get_value_int64(env, args[0], &pid)) ||
-      !StringArg(env, args[1], &joined) || !DoublesArg(env, args[2], &flat, &n))
-    return nullptr;
-  std::vector<std::string> join;
-  for (size_t start = 0; start < joined.size();) {
-    size_t end = joined.find('\n', start);
-    if (end == std::string::npos) end = joined.size();
-    if (end > start) join.push_back(joined.substr(start, end - start));
-    start = end + 1;
-  }
-  std::vector<tka::TakeOrder> orders(n / 3);
-  for (size_t i = 0; i < orders.size(); i++) {
-    orders[i].fd = static_cast<int64_t>(flat[i * 3]);
-    orders[i].inode = flat[i * 3 + 1] >= 0 ? static_cast<uint64_t>(flat[i * 3 + 1]) : 0;
-    orders[i].want_info = flat[i * 3 + 2] != 0;
-  }
-  std::vector<tka::TakeResult> results;
-  tka::Failure fail;
-  if (!tka::TakeSockets(pid, join, orders, &results, &fail)) {
-    ThrowFailure(env, fail);
-    return nullptr;
-  }
-  std::vector<double> out(results.size() * kTakeStride);
-  std::vector<double> rows(results.size() * kDiagStride, -1);
-  std::vector<uint8_t> addrs(results.size() * 32);
-  for (size_t i = 0; i < results.size(); i++) {
-    const tka::TakeResult& r = results[i];
-    double* o = &out[i * kTakeStride];
-    o[kTakeCode] = r.code;
-    o[kTakeEnable] = static_cast<double>(r.have.enable);
-    o[kTakeIdle] = static_cast<double>(r.have.idle_ms);
-    o[kTakeInterval] = static_cast<double>(r.have.interval_ms);
-    o[kTakeCount] = static_cast<double>(r.have.count);
-    o[kTakeUserTimeout] = static_cast<double>(r.have.user_timeout_ms);
-    o[kTakeNetns] = static_cast<double>(r.netns);
-    o[kTakeHasSocket] = r.has_socket ? 1 : 0;
-    if (r.has_socket) PutSocket(r.socket, &rows[i * kDiagStride], &addrs[i * 32]);
-  }
-  return Pair(env, DoubleArray(env, out.data(), out.size()),
-              DoubleArray(env, rows.data(), rows.size()), BytesArray(env, addrs));
-}
-#endif  // __linux__
-
+// Init runs in a fresh environment where no exception can be pending; a
+// failure leaves a half-built exports object, which the JS loader refuses (it
+// checks the shape), so it needs no exception of its own.
 napi_value Init(napi_env env, napi_value exports) {
   auto* instance = new (std::nothrow) Instance();
   if (instance == nullptr) return nullptr;
-  instance->caps = tka::Probe();
-  instance->state = tka::NewEnvState();
+  // Windows finds sockets among this environment's handles; without the loop
+  // every lookup reports "not found" rather than walk another thread's.
+  uv_loop_s* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) loop = nullptr;
+  instance->state = tka::NewEnvState(loop);
   // Owned by the environment from here on, whatever fails next.
   if (napi_set_instance_data(env, instance, DeleteInstance, nullptr) !=
       napi_ok) {
@@ -548,45 +610,33 @@ napi_value Init(napi_env env, napi_value exports) {
     return nullptr;
   instance->slots = static_cast<double*>(data);
 
-  const tka::Capabilities& caps = instance->caps;
+  const tka::Capabilities& caps = tka::Probe();
   Builder b{env};
   napi_value c = b.Object();
   b.Set(c, "platform", b.String(caps.platform));
-  b.Set(c, "target", b.String(caps.target));
-  b.Set(c, "idle", b.Range(caps.idle));
-  b.Set(c, "interval", b.Range(caps.interval));
-  b.Set(c, "count", b.Range(caps.count));
-  b.Set(c, "userTimeout", b.Range(caps.user_timeout));
+  b.Set(c, "target", b.String(tka::kTargetKind == tka::TargetKind::kFd
+                                  ? "fd"
+                                  : "endpoints"));
+  for (int o = 0; o < tka::kOptions; o++)
+    if (tka::kOptionInfo[o].name != nullptr)
+      b.Set(c, tka::kOptionInfo[o].name, b.Range(caps.range[o]));
   b.Set(c, "userTimeoutOption", b.String(caps.user_timeout_option));
   b.Set(c, "dropTimeMax", b.Number(static_cast<double>(caps.drop_time_max)));
+  b.Set(c, "tcpInfo", b.Boolean(caps.tcp_info));
   b.Set(exports, "capabilities", c);
   b.Set(exports, "slots", slots);
   b.Set(exports, "set", b.Function("set", Set, instance));
   b.Set(exports, "get", b.Function("get", Get, instance));
-  b.Set(exports, "tcpInfo", b.Function("tcpInfo", TcpInfoOf, nullptr));
-  b.Set(exports, "inspect", b.Function("inspect", InspectSocket, nullptr));
-#ifdef __linux__
-  b.Set(exports, "diag", b.Function("diag", Diag, nullptr));
-  b.Set(exports, "socketFds", b.Function("socketFds", SocketFds, nullptr));
-  b.Set(exports, "socketKinds", b.Function("socketKinds", SocketKinds, nullptr));
-  b.Set(exports, "take", b.Function("take", Take, nullptr));
+  b.Set(exports, "tcpInfo", b.Function("tcpInfo", TcpInfoOf, instance));
+#if defined(__linux__)
+  b.Set(exports, "socketFds", b.Function("socketFds", SocketFds, instance));
+  b.Set(exports, "socketKinds", b.Function("socketKinds", SocketKinds, instance));
+  b.Set(exports, "diag", b.Function("diag", Diag, instance));
+  b.Set(exports, "take", b.Function("take", Take, instance));
 #endif
-  // A half-built exports object is refused by the JS loader (it checks the
-  // shape), so a failure here needs no exception of its own.
   return b.ok ? exports : nullptr;
 }
 
 }  // namespace
-
-namespace tka {
-
-EnvState* EnvStateOf(napi_env env) {
-  void* data = nullptr;
-  if (napi_get_instance_data(env, &data) != napi_ok || data == nullptr)
-    return nullptr;
-  return static_cast<Instance*>(data)->state;
-}
-
-}  // namespace tka
 
 NAPI_MODULE_INIT() { return Init(env, exports); }

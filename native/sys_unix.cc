@@ -1,5 +1,5 @@
 // Linux, FreeBSD and macOS share one body; the OS differences are the option
-// names and ranges below, chosen at compile time (the socket2 way).
+// table and the ranges below, chosen at compile time (the socket2 way).
 #include "sys.h"
 
 #include <errno.h>
@@ -9,13 +9,17 @@
 #include <unistd.h>
 #if defined(__FreeBSD__)
 #include <sys/sysctl.h>
+#include <sys/types.h>
 #endif
 
-#include <atomic>
 #include <climits>
+#include <initializer_list>
 
 namespace tka {
 namespace {
+
+// UV_ENOSYS etc. are -errno on Unix; the header stays free of libuv.
+constexpr int UvError(int err) { return -err; }
 
 #if defined(__APPLE__)
 // Apple spells the idle time TCP_KEEPALIVE; it is the same seconds value.
@@ -47,7 +51,10 @@ constexpr int kCountOption = -1;
 constexpr int64_t kMaxSeconds = 32767;
 constexpr int64_t kMaxCount = 127;
 #else
-// BSD kernels store seconds * hz (XNU: seconds * 1000) in an int.
+// BSD kernels store seconds * hz (XNU: seconds * 1000) in an int, so the
+// largest whole-second value this package passes is INT_MAX / 1000 s
+// (2 147 483 s). That cap is ours, chosen so no kernel multiplication can
+// overflow; FreeBSD with hz > 1000 lowers it further (Probe).
 constexpr int64_t kMaxSeconds = INT_MAX / 1000;
 constexpr int64_t kMaxCount = INT_MAX;
 #endif
@@ -64,17 +71,15 @@ constexpr bool kHasDropTime = false;
 
 #if defined(TCP_USER_TIMEOUT)
 // Linux: milliseconds; 0 restores the kernel's default behaviour.
-constexpr bool kHasUserTimeout = true;
 constexpr int kUserTimeoutOption = TCP_USER_TIMEOUT;
 constexpr const char* kUserTimeoutName = "TCP_USER_TIMEOUT";
-constexpr bool kUserTimeoutInSeconds = false;
+constexpr int64_t kUserTimeoutScale = 1;
 #elif defined(TCP_RXT_CONNDROPTIME)
 // macOS: seconds a connection may spend retransmitting before it is dropped.
 // Unlike Linux it does not also cover unanswered keepalive probes.
-constexpr bool kHasUserTimeout = true;
 constexpr int kUserTimeoutOption = TCP_RXT_CONNDROPTIME;
 constexpr const char* kUserTimeoutName = "TCP_RXT_CONNDROPTIME";
-constexpr bool kUserTimeoutInSeconds = true;
+constexpr int64_t kUserTimeoutScale = 1000;
 #elif defined(__FreeBSD__)
 // FreeBSD 14+: seconds data may stay unacknowledged, enforced by both the
 // retransmit and the persist timer (its Linux emulation maps
@@ -82,15 +87,13 @@ constexpr bool kUserTimeoutInSeconds = true;
 #ifndef TCP_MAXUNACKTIME
 #define TCP_MAXUNACKTIME 68
 #endif
-constexpr bool kHasUserTimeout = true;
 constexpr int kUserTimeoutOption = TCP_MAXUNACKTIME;
 constexpr const char* kUserTimeoutName = "TCP_MAXUNACKTIME";
-constexpr bool kUserTimeoutInSeconds = true;
+constexpr int64_t kUserTimeoutScale = 1000;
 #else
-constexpr bool kHasUserTimeout = false;
-constexpr int kUserTimeoutOption = 0;
+constexpr int kUserTimeoutOption = -1;
 constexpr const char* kUserTimeoutName = "";
-constexpr bool kUserTimeoutInSeconds = false;
+constexpr int64_t kUserTimeoutScale = 1;
 #endif
 
 #if defined(__APPLE__)
@@ -102,11 +105,40 @@ constexpr bool kUserTimeoutInSeconds = false;
 #endif
 #endif
 
-// Set by Probe (every environment's Probe finds the same), read by Apply.
-#if defined(__APPLE__)
-std::atomic<bool> persist_timeout_works{false};
-#endif
-std::atomic<int64_t> drop_time_max_s{0};
+// ---- The option table: one row per Option, in sys.h's order ----
+
+struct Row {
+  int level;
+  int name;           // -1: this OS has no such option
+  const char* label;  // as errors name it
+  int64_t ms_per_unit;  // 1000 where the OS counts seconds (Unit::kMillis)
+};
+
+constexpr Row kRows[] = {
+    /* kEnable */ {SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", 1},
+    /* kIdle */ {IPPROTO_TCP, kIdleOption, kIdleName, 1000},
+    /* kInterval */ {IPPROTO_TCP, kIntervalOption, "TCP_KEEPINTVL", 1000},
+    /* kCount */ {IPPROTO_TCP, kCountOption, "TCP_KEEPCNT", 1},
+    /* kUserTimeout */
+    {IPPROTO_TCP, kUserTimeoutOption, kUserTimeoutName, kUserTimeoutScale},
+};
+static_assert(sizeof kRows / sizeof kRows[0] == kOptions,
+              "one row per Option");
+
+// Our value (ms, count or flag) in the OS's unit, and back.
+int64_t ToOs(int o, int64_t v) {
+  return kOptionInfo[o].unit == Unit::kMillis
+             ? ToOsUnits(v, kRows[o].ms_per_unit)
+             : v;
+}
+int64_t FromOs(int o, int64_t v) {
+  switch (kOptionInfo[o].unit) {
+    case Unit::kFlag: return v != 0;
+    case Unit::kMillis: return v * kRows[o].ms_per_unit;
+    case Unit::kNumber: return v;
+  }
+  return v;
+}
 
 bool SetInt(int fd, int level, int option, const char* name, int64_t value,
             Failure* fail) {
@@ -119,12 +151,13 @@ bool SetInt(int fd, int level, int option, const char* name, int64_t value,
   // EINVAL here is that case: nothing left to configure, not an error.
   if (option >= 0 && errno == EINVAL) return true;
 #endif
-  *fail = {option >= 0 ? -errno : -ENOPROTOOPT, "setsockopt", name};
+  *fail = {UvError(option >= 0 ? errno : ENOPROTOOPT), "setsockopt", name};
   return false;
 }
 
 // ENOPROTOOPT means this kernel lacks the option: report it as unknown, not
-// as an error, so one missing option does not hide the others.
+// as an error, so one missing option does not hide the others. *out is left
+// as it was then.
 bool GetInt(int fd, int level, int option, const char* name, int64_t* out,
             Failure* fail) {
   if (option < 0) return true;
@@ -135,17 +168,42 @@ bool GetInt(int fd, int level, int option, const char* name, int64_t* out,
     return true;
   }
   if (errno == ENOPROTOOPT) return true;
-  *fail = {-errno, "getsockopt", name};
+  *fail = {UvError(errno), "getsockopt", name};
   return false;
 }
 
-}  // namespace
+bool SetRow(int fd, int o, int64_t os_value, Failure* fail) {
+  return SetInt(fd, kRows[o].level, kRows[o].name, kRows[o].label, os_value,
+                fail);
+}
+bool GetRow(int fd, int o, int64_t* os_value, Failure* fail) {
+  return GetInt(fd, kRows[o].level, kRows[o].name, kRows[o].label, os_value,
+                fail);
+}
 
-EnvState* NewEnvState() { return nullptr; }
-void DeleteEnvState(EnvState*) {}
+#if defined(__APPLE__) || defined(__FreeBSD__)
+// TCP_INFO (FreeBSD) and TCP_CONNECTION_INFO (macOS) both exist from the
+// first release this package supports, but a sandbox may filter them.
+#if defined(__APPLE__)
+constexpr int kInfoOption = TCP_CONNECTION_INFO;
+constexpr const char* kInfoName = "TCP_CONNECTION_INFO";
+using OsTcpInfo = tcp_connection_info;
+#else
+constexpr int kInfoOption = TCP_INFO;
+constexpr const char* kInfoName = "TCP_INFO";
+using OsTcpInfo = tcp_info;
+#endif
+#endif
 
-Capabilities Probe() {
-  Capabilities caps{};
+// Everything found once per process.
+struct Probed {
+  Capabilities caps;
+  bool persist_timeout = false;  // macOS: TCP_PERSIST_TIMEOUT is accepted
+};
+
+Probed Detect() {
+  Probed p;
+  Capabilities& caps = p.caps;
   // process.platform's spelling; "" lets the JS side use process.platform
   // itself on a Unix this file does not name.
 #if defined(__linux__)
@@ -162,10 +220,7 @@ Capabilities Probe() {
   caps.platform = "sunos";
 #elif defined(_AIX)
   caps.platform = "aix";
-#else
-  caps.platform = "";
 #endif
-  caps.target = "fd";
   int64_t max_seconds = kMaxSeconds;
 #if defined(__APPLE__)
   // XNU counts keepalive and retransmit deadlines in ms (TCP_RETRANSHZ).
@@ -179,73 +234,115 @@ Capabilities Probe() {
   if (max_seconds > INT_MAX / hz) max_seconds = INT_MAX / hz;
   caps.drop_time_max = int64_t{UINT_MAX} / hz * 1000;
 #endif
-  drop_time_max_s.store(caps.drop_time_max / 1000, std::memory_order_relaxed);
-  const Range seconds{true, 1, max_seconds * 1000};
-  caps.idle = seconds;
-  caps.interval = seconds;
-  caps.count = {true, 1, kMaxCount};
+  caps.range[kEnable] = {true, 0, 1};
+  caps.range[kIdle] = {false, 1, max_seconds * 1000};
+  caps.range[kInterval] = {false, 1, max_seconds * 1000};
+  caps.range[kCount] = {false, 1, kMaxCount};
+  // Linux takes an int of ms. The seconds-based kernels multiply an int of
+  // seconds into ms or ticks, so the largest value is whole seconds
+  // (2 147 483 000 ms; INT_MAX ms would round up past it and wrap).
+  caps.range[kUserTimeout] = {
+      false, 0, kUserTimeoutScale == 1000 ? max_seconds * 1000 : INT_MAX};
   caps.user_timeout_option = kUserTimeoutName;
-  if (kHasUserTimeout) {
-    // Linux takes an int of ms. The seconds-based kernels multiply an int of
-    // seconds into ms or ticks, so the largest value is whole seconds
-    // (2 147 483 000 ms; INT_MAX ms would round up past it and wrap).
-    caps.user_timeout = {true, 0,
-                         kUserTimeoutInSeconds ? max_seconds * 1000 : INT_MAX};
-  }
+#if defined(__linux__)
+  caps.tcp_info = true;  // sys_linux.cc; every kernel this runs on has it
+#endif
   // A kernel built without an option (or a sandbox filtering it) must show
   // up as unsupported instead of failing on first use.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd >= 0) {
-    const auto works = [fd](int option) {
-      int v;
-      socklen_t len = sizeof v;
-      return option >= 0 &&
-             getsockopt(fd, IPPROTO_TCP, option, &v, &len) == 0;
-    };
-    caps.idle.supported = works(kIdleOption);
-    caps.interval.supported = works(kIntervalOption);
-    caps.count.supported = works(kCountOption);
-    if (kHasUserTimeout) caps.user_timeout.supported = works(kUserTimeoutOption);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return p;
+  const auto works = [fd](int level, int option) {
+    int v;
+    socklen_t len = sizeof v;
+    return option >= 0 && getsockopt(fd, level, option, &v, &len) == 0;
+  };
+  for (int o = kIdle; o < kOptions; o++)
+    caps.range[o].supported = works(kRows[o].level, kRows[o].name);
 #if defined(__APPLE__)
-    persist_timeout_works.store(works(TCP_PERSIST_TIMEOUT),
-                                std::memory_order_relaxed);
+  p.persist_timeout = works(IPPROTO_TCP, TCP_PERSIST_TIMEOUT);
 #endif
-    close(fd);
-  } else {
-    caps.idle.supported = caps.interval.supported = caps.count.supported =
-        caps.user_timeout.supported = false;
-  }
-  return caps;
+#if defined(__APPLE__) || defined(__FreeBSD__)
+  OsTcpInfo info{};
+  socklen_t info_len = sizeof info;
+  caps.tcp_info =
+      getsockopt(fd, IPPROTO_TCP, kInfoOption, &info, &info_len) == 0;
+#endif
+  close(fd);
+  return p;
 }
 
-bool Resolve(Napi::Env env, const Napi::Value& target, bool verify, Socket* out,
-             Failure* fail) {
-  // Checked before anything else: a missing or forged target must never
-  // become fd 0 (or any fd it does not name).
-  double d = 0;
-  if (napi_get_value_double(env, target, &d) != napi_ok || !(d >= 0) ||
-      !(d <= INT_MAX) || static_cast<double>(static_cast<int>(d)) != d) {
+const Probed& Detected() {
+  static const Probed probed = Detect();
+  return probed;
+}
+
+#if defined(__FreeBSD__)
+// net.inet.tcp.always_keepalive (default 1): the kernel probes every
+// connection whatever SO_KEEPALIVE says (tcp_timer_keep), so a socket with
+// keepalive "off" still probes at its idle and interval. Read at each call:
+// an administrator may change it.
+bool AlwaysKeepalive() {
+  int on = 0;
+  size_t len = sizeof on;
+  return sysctlbyname("net.inet.tcp.always_keepalive", &on, &len, nullptr,
+                      0) == 0 &&
+         on != 0;
+}
+#endif
+
+// The drop-time rule on the kernels that sum (kHasDropTime): the values not
+// given are the socket's current ones, read here, so a partial update is
+// judged against what the kernel will actually add up.
+bool CheckDropTime(int fd, const Settings& want, Failure* fail) {
+  int64_t os[kOptions] = {};
+  for (int o : {kIdle, kInterval, kCount}) {
+    os[o] = kUnknown;
+    if (want.v[o] != kLeave)
+      os[o] = ToOs(o, want.v[o]);
+    else if (!GetRow(fd, o, &os[o], fail))
+      return false;
+  }
+  // One that cannot be read cannot be summed; the kernel's own range
+  // checks still apply to the values given.
+  if (os[kIdle] < 0 || os[kInterval] < 0 || os[kCount] < 0) return true;
+  if (os[kIdle] + os[kCount] * os[kInterval] <=
+      Detected().caps.drop_time_max / 1000)
+    return true;
+  *fail = {kDropTimeTooLong, "", ""};
+  return false;
+}
+
+}  // namespace
+
+EnvState* NewEnvState(uv_loop_s*) { return nullptr; }
+void DeleteEnvState(EnvState*) {}
+
+const Capabilities& Probe() { return Detected().caps; }
+
+bool Resolve(EnvState*, const Target& target, Socket* out, Failure* fail) {
+  // addon.cc took the number from JS; a negative one never names a socket.
+  if (target.fd < 0) {
     *fail = {kBadTarget, "", ""};
     return false;
   }
-  const int fd = static_cast<int>(d);
+  const int fd = target.fd;
   // The JS side read fd from the live handle in this same synchronous call,
   // so it still belongs to that socket. What may need checking is that it is
   // TCP: setsockopt on an AF_UNIX stream would fail with a less helpful error
   // (or, for SO_KEEPALIVE, silently succeed). A handle Node created as TCP
   // needs no check, which keeps the common call at the bare setsockopts.
   *out = fd;
-  if (!verify) return true;
+  if (!target.verify) return true;
   int type = 0;
   socklen_t len = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
-    *fail = {-errno, "getsockopt", "SO_TYPE"};
+    *fail = {UvError(errno), "getsockopt", "SO_TYPE"};
     return false;
   }
   sockaddr_storage addr{};
   len = sizeof addr;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    *fail = {-errno, "getsockname", ""};
+    *fail = {UvError(errno), "getsockname", ""};
     return false;
   }
   if (type != SOCK_STREAM ||
@@ -256,76 +353,36 @@ bool Resolve(Napi::Env env, const Napi::Value& target, bool verify, Socket* out,
   return true;
 }
 
-namespace {
-
-// The drop-time rule on the kernels that sum (kHasDropTime): the values not
-// given are the socket's current ones, read here, so a partial update is
-// judged against what the kernel will actually add up.
-bool CheckDropTime(int fd, const Settings& want, Failure* fail) {
-  int64_t idle_s = want.idle_ms == kLeave ? kUnknown
-                                          : RoundUpToSeconds(want.idle_ms);
-  int64_t interval_s = want.interval_ms == kLeave
-                           ? kUnknown
-                           : RoundUpToSeconds(want.interval_ms);
-  int64_t count = want.count == kLeave ? kUnknown : want.count;
-  if ((idle_s == kUnknown &&
-       !GetInt(fd, IPPROTO_TCP, kIdleOption, kIdleName, &idle_s, fail)) ||
-      (interval_s == kUnknown &&
-       !GetInt(fd, IPPROTO_TCP, kIntervalOption, "TCP_KEEPINTVL", &interval_s,
-               fail)) ||
-      (count == kUnknown &&
-       !GetInt(fd, IPPROTO_TCP, kCountOption, "TCP_KEEPCNT", &count, fail)))
-    return false;
-  // One that cannot be read cannot be summed; the kernel's own range
-  // checks still apply to the values given.
-  if (idle_s < 0 || interval_s < 0 || count < 0) return true;
-  if (idle_s + count * interval_s <=
-      drop_time_max_s.load(std::memory_order_relaxed))
-    return true;
-  *fail = {kDropTimeTooLong, "", ""};
-  return false;
-}
-
-}  // namespace
-
 bool Apply(Socket fd, const Settings& want, Failure* fail) {
   if (kHasDropTime &&
-      (want.idle_ms != kLeave || want.interval_ms != kLeave ||
-       want.count != kLeave) &&
+      (want[kIdle] != kLeave || want[kInterval] != kLeave ||
+       want[kCount] != kLeave) &&
       !CheckDropTime(fd, want, fail))
     return false;
-  // SO_KEEPALIVE first: XNU starts the per-socket idle timer when
-  // TCP_KEEPALIVE is set only if keepalive is already on; turned on later it
-  // waits for the next segment, and the first probe comes after ~2 h.
-  if (want.enable != kLeave &&
-      !SetInt(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", want.enable, fail))
-    return false;
-  if (want.idle_ms != kLeave &&
-      !SetInt(fd, IPPROTO_TCP, kIdleOption, kIdleName,
-              RoundUpToSeconds(want.idle_ms), fail))
-    return false;
-  if (want.interval_ms != kLeave &&
-      !SetInt(fd, IPPROTO_TCP, kIntervalOption, "TCP_KEEPINTVL",
-              RoundUpToSeconds(want.interval_ms), fail))
-    return false;
-  if (want.count != kLeave &&
-      !SetInt(fd, IPPROTO_TCP, kCountOption, "TCP_KEEPCNT", want.count, fail))
-    return false;
-  if (want.user_timeout_ms != kLeave) {
-    if (!kHasUserTimeout) {
-      *fail = {-ENOPROTOOPT, "setsockopt", "userTimeout"};
-      return false;
-    }
-    const int64_t v = kUserTimeoutInSeconds
-                          ? RoundUpToSeconds(want.user_timeout_ms)
-                          : want.user_timeout_ms;
-    if (!SetInt(fd, IPPROTO_TCP, kUserTimeoutOption, kUserTimeoutName, v,
-                fail))
-      return false;
 #if defined(__APPLE__)
-    if (persist_timeout_works.load(std::memory_order_relaxed) &&
-        !SetInt(fd, IPPROTO_TCP, TCP_PERSIST_TIMEOUT, "TCP_PERSIST_TIMEOUT", v,
-                fail))
+  // XNU arms its keepalive timer with the global 2 h while SO_KEEPALIVE is
+  // off (TCP_CONN_KEEPIDLE falls back to tcp_keepidle) and does not re-arm
+  // it when SO_KEEPALIVE is switched on; only setting TCP_KEEPALIVE does. So
+  // turning keepalive back on without an idle re-writes the socket's idle.
+  bool rearm = false;
+  if (want[kEnable] == 1 && want[kIdle] == kLeave) {
+    int64_t was_on = 1;
+    if (!GetRow(fd, kEnable, &was_on, fail)) return false;
+    rearm = was_on == 0;
+  }
+#endif
+  for (int o = 0; o < kOptions; o++) {
+    if (want.v[o] == kLeave) continue;
+    if (!SetRow(fd, o, ToOs(o, want.v[o]), fail)) return false;
+#if defined(__APPLE__)
+    if (o == kEnable && rearm) {
+      int64_t idle_s = kUnknown;
+      if (!GetRow(fd, kIdle, &idle_s, fail)) return false;
+      if (idle_s >= 0 && !SetRow(fd, kIdle, idle_s, fail)) return false;
+    }
+    if (o == kUserTimeout && Detected().persist_timeout &&
+        !SetInt(fd, IPPROTO_TCP, TCP_PERSIST_TIMEOUT, "TCP_PERSIST_TIMEOUT",
+                ToOs(o, want.v[o]), fail))
       return false;
 #endif
   }
@@ -333,26 +390,15 @@ bool Apply(Socket fd, const Settings& want, Failure* fail) {
 }
 
 bool Read(Socket fd, Settings* have, Failure* fail) {
-  int64_t idle_s = kUnknown, interval_s = kUnknown, enable = kUnknown;
-  have->count = kUnknown;
-  if (!GetInt(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", &enable, fail) ||
-      !GetInt(fd, IPPROTO_TCP, kIdleOption, kIdleName, &idle_s, fail) ||
-      !GetInt(fd, IPPROTO_TCP, kIntervalOption, "TCP_KEEPINTVL", &interval_s,
-              fail) ||
-      !GetInt(fd, IPPROTO_TCP, kCountOption, "TCP_KEEPCNT", &have->count, fail))
-    return false;
-  have->enable = enable == kUnknown ? kUnknown : (enable != 0);
-  have->idle_ms = idle_s == kUnknown ? kUnknown : idle_s * 1000;
-  have->interval_ms = interval_s == kUnknown ? kUnknown : interval_s * 1000;
-  have->user_timeout_ms = kUnknown;
-  if (kHasUserTimeout) {
-    int64_t uto = kUnknown;
-    if (!GetInt(fd, IPPROTO_TCP, kUserTimeoutOption, kUserTimeoutName, &uto,
-                fail))
-      return false;
-    have->user_timeout_ms =
-        uto == kUnknown || !kUserTimeoutInSeconds ? uto : uto * 1000;
+  for (int o = 0; o < kOptions; o++) {
+    int64_t os_value = kUnknown;
+    if (!GetRow(fd, o, &os_value, fail)) return false;
+    have->v[o] = os_value == kUnknown ? kUnknown : FromOs(o, os_value);
   }
+#if defined(__FreeBSD__)
+  // What the kernel does, not what SO_KEEPALIVE says (see AlwaysKeepalive).
+  if (have->v[kEnable] == 0 && AlwaysKeepalive()) have->v[kEnable] = 1;
+#endif
   return true;
 }
 
@@ -362,7 +408,7 @@ bool Read(Socket fd, Settings* have, Failure* fail) {
 // Linux has them in sys_linux.cc (its full struct tcp_info header cannot be
 // included beside <netinet/tcp.h>).
 #if !defined(__linux__)
-#if defined(__APPLE__)
+#if defined(__APPLE__) || defined(__FreeBSD__)
 #include <netinet/tcp_fsm.h>
 
 #include <cmath>
@@ -371,10 +417,11 @@ bool Read(Socket fd, Settings* have, Failure* fail) {
 
 namespace tka {
 
-#if defined(__APPLE__)
+#if defined(__APPLE__) || defined(__FreeBSD__)
 namespace {
 
-double AppleState(int s) {
+// XNU and FreeBSD share the 4.4BSD TCPS_* numbering.
+double BsdState(int s) {
   switch (s) {
     case TCPS_CLOSED: return kClosed;
     case TCPS_LISTEN: return kListen;
@@ -391,54 +438,71 @@ double AppleState(int s) {
   }
 }
 
+// Bytes to segments, as Linux counts the congestion window.
+double Segments(double bytes, double mss) {
+  return mss > 0 ? std::ceil(bytes / mss) : -1;
+}
+
 }  // namespace
 
-// TCP_CONNECTION_INFO is the public macOS view (10.11+). Times are already
-// milliseconds; the congestion window is in bytes, reported in segments as
-// on Linux.
 bool ReadTcpInfo(Socket fd, TcpInfo* out, Failure* fail) {
-  tcp_connection_info ci{};
-  socklen_t len = sizeof ci;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_CONNECTION_INFO, &ci, &len) != 0) {
-    *fail = {-errno, "getsockopt", "TCP_CONNECTION_INFO"};
+  if (!Detected().caps.tcp_info) {
+    *fail = {UvError(ENOSYS), "getsockopt",
+             kInfoName};
+    return false;
+  }
+  OsTcpInfo ti{};
+  socklen_t len = sizeof ti;
+  if (getsockopt(fd, IPPROTO_TCP, kInfoOption, &ti, &len) != 0) {
+    *fail = {UvError(errno), "getsockopt",
+             kInfoName};
     return false;
   }
 #define TKA_HAS(field) \
-  (offsetof(tcp_connection_info, field) + sizeof(ci.field) <= \
-   static_cast<size_t>(len))
+  (offsetof(OsTcpInfo, field) + sizeof(ti.field) <= static_cast<size_t>(len))
   double* v = out->v;
-  v[kInfoState] = AppleState(ci.tcpi_state);
-  if (TKA_HAS(tcpi_rto)) v[kInfoRto] = ci.tcpi_rto;
-  if (TKA_HAS(tcpi_maxseg)) v[kInfoMss] = ci.tcpi_maxseg;
-  if (TKA_HAS(tcpi_snd_cwnd) && ci.tcpi_maxseg > 0)
-    v[kInfoCwnd] = std::ceil(static_cast<double>(ci.tcpi_snd_cwnd) /
-                             ci.tcpi_maxseg);
-  if (TKA_HAS(tcpi_srtt)) v[kInfoRtt] = ci.tcpi_srtt;
-  if (TKA_HAS(tcpi_rttvar)) v[kInfoRttVar] = ci.tcpi_rttvar;
+  if (TKA_HAS(tcpi_state)) v[kInfoState] = BsdState(ti.tcpi_state);
+#if defined(__APPLE__)
+  // TCP_CONNECTION_INFO (10.11+): times already in ms, the congestion window
+  // in bytes. tcpi_rto is 0 whenever the retransmit timer is not running
+  // (nothing outstanding): no RTO is in force then, so it stays unknown.
+  if (TKA_HAS(tcpi_rto) && ti.tcpi_rto > 0) v[kInfoRto] = ti.tcpi_rto;
+  if (TKA_HAS(tcpi_maxseg)) v[kInfoMss] = ti.tcpi_maxseg;
+  if (TKA_HAS(tcpi_snd_cwnd))
+    v[kInfoCwnd] = Segments(ti.tcpi_snd_cwnd, ti.tcpi_maxseg);
+  if (TKA_HAS(tcpi_srtt)) v[kInfoRtt] = ti.tcpi_srtt;
+  if (TKA_HAS(tcpi_rttvar)) v[kInfoRttVar] = ti.tcpi_rttvar;
   if (TKA_HAS(tcpi_txbytes))
-    v[kInfoBytesSent] = static_cast<double>(ci.tcpi_txbytes);
+    v[kInfoBytesSent] = static_cast<double>(ti.tcpi_txbytes);
   if (TKA_HAS(tcpi_rxbytes))
-    v[kInfoBytesReceived] = static_cast<double>(ci.tcpi_rxbytes);
+    v[kInfoBytesReceived] = static_cast<double>(ti.tcpi_rxbytes);
   if (TKA_HAS(tcpi_txretransmitpackets))
     v[kInfoTotalRetransmits] =
-        static_cast<double>(ci.tcpi_txretransmitpackets);
+        static_cast<double>(ti.tcpi_txretransmitpackets);
+#else
+  // FreeBSD's TCP_INFO (tcp_fill_info): Linux's field names, FreeBSD's
+  // units. Times are microseconds (ticks * tick); the congestion window is
+  // in bytes.
+  if (TKA_HAS(tcpi_rto)) v[kInfoRto] = ti.tcpi_rto / 1000.0;
+  if (TKA_HAS(tcpi_rtt)) v[kInfoRtt] = ti.tcpi_rtt / 1000.0;
+  if (TKA_HAS(tcpi_rttvar)) v[kInfoRttVar] = ti.tcpi_rttvar / 1000.0;
+  if (TKA_HAS(tcpi_snd_mss)) v[kInfoMss] = ti.tcpi_snd_mss;
+  if (TKA_HAS(tcpi_snd_cwnd))
+    v[kInfoCwnd] = Segments(ti.tcpi_snd_cwnd, ti.tcpi_snd_mss);
+  if (TKA_HAS(tcpi_last_data_recv))
+    v[kInfoLastDataReceived] = ti.tcpi_last_data_recv / 1000.0;
+  if (TKA_HAS(tcpi_snd_rexmitpack))
+    v[kInfoTotalRetransmits] = ti.tcpi_snd_rexmitpack;
+#endif
 #undef TKA_HAS
   return true;
 }
 #else
-// FreeBSD's TCP_INFO differs from both; not implemented.
 bool ReadTcpInfo(Socket, TcpInfo*, Failure* fail) {
-  *fail = {-ENOSYS, "getsockopt", "TCP_INFO"};
+  *fail = {UvError(ENOSYS), "getsockopt", "TCP_INFO"};
   return false;
 }
 #endif
-
-bool BorrowSocket(int64_t, int64_t, uint64_t, Socket*, Failure* fail) {
-  *fail = {-ENOSYS, "pidfd_getfd", ""};
-  return false;
-}
-
-void ReleaseBorrowed(Socket s) { close(s); }
 
 }  // namespace tka
 #endif  // !__linux__

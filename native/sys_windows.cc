@@ -8,11 +8,11 @@
 #include <uv.h>
 #include <ws2tcpip.h>
 
-#include <atomic>
-#include <new>
 #include <climits>
-#include <cmath>
+#include <cstddef>
 #include <cstring>
+#include <initializer_list>
+#include <new>
 #include <string_view>
 #include <unordered_map>
 
@@ -39,21 +39,41 @@ namespace {
 // guessed: an interval-only call there is refused (kNeedsIdle), as Go does,
 // rather than clobber an idle set by someone else.
 constexpr ULONG kDefaultIntervalMs = 1000;
-// TCP_MAXRT holds this on a fresh socket, and setting it restores that:
-// "the system's own retransmission limit", which userTimeout: 0 stands for.
-// (TCP_MAXRTMS would take ms on newer Windows; TCP_MAXRT keeps one path, in
-// whole seconds like every other time here, that Wine's runs also cover.)
-constexpr DWORD kMaxRtDefault = 0xFFFFFFFF;
 
-// What this Windows accepts, found once by Probe on a scratch socket (the same
-// in every environment of the process). "set": setsockopt works; "get":
-// getsockopt does (Wine has options it takes but cannot report).
-struct Support {
-  std::atomic<bool> timing_set{false}, timing_get{false};
-  std::atomic<bool> count_set{false}, count_get{false};
-  std::atomic<bool> maxrt_set{false}, maxrt_get{false};
+// ---- The option table: one row per Option, in sys.h's order ----
+// Every option is a DWORD; times are whole seconds (TCP_MAXRTMS would take
+// ms on newer Windows; TCP_MAXRT keeps one path, in seconds like every other
+// time here, that Wine's runs also cover).
+struct Row {
+  int level;
+  int name;
+  const char* label;
+  int64_t ms_per_unit;
 };
-Support support;
+
+constexpr Row kRows[] = {
+    /* kEnable */ {SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", 1},
+    /* kIdle */ {IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", 1000},
+    /* kInterval */ {IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", 1000},
+    /* kCount */ {IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", 1},
+    /* kUserTimeout */ {IPPROTO_TCP, TCP_MAXRT, "TCP_MAXRT", 1000},
+};
+static_assert(sizeof kRows / sizeof kRows[0] == kOptions,
+              "one row per Option");
+
+int64_t ToOs(int o, int64_t v) {
+  return kOptionInfo[o].unit == Unit::kMillis
+             ? ToOsUnits(v, kRows[o].ms_per_unit)
+             : v;
+}
+int64_t FromOs(int o, int64_t v) {
+  switch (kOptionInfo[o].unit) {
+    case Unit::kFlag: return v != 0;
+    case Unit::kMillis: return v * kRows[o].ms_per_unit;
+    case Unit::kNumber: return v;
+  }
+  return v;
+}
 
 Failure OsFailure(const char* syscall, const char* option) {
   return {uv_translate_sys_error(WSAGetLastError()), syscall, option};
@@ -68,14 +88,8 @@ bool SetDword(SOCKET s, int level, int option, const char* name, DWORD value,
   return false;
 }
 
-// Options this Windows cannot report read as unknown; one it can report but
-// fails to is an error like any other.
-bool GetDword(SOCKET s, int level, int option, const char* name, bool readable,
-              int64_t* out, Failure* fail) {
-  if (!readable) {
-    *out = kUnknown;
-    return true;
-  }
+bool GetDword(SOCKET s, int level, int option, const char* name, DWORD* out,
+              Failure* fail) {
   DWORD v = 0;
   int len = sizeof v;
   if (getsockopt(s, level, option, reinterpret_cast<char*>(&v), &len) != 0) {
@@ -86,6 +100,109 @@ bool GetDword(SOCKET s, int level, int option, const char* name, bool readable,
   return true;
 }
 
+// Declared here because headers that target a Windows older than 10 1703
+// hide them; the ioctl code and the version-0 layout are fixed by the
+// Windows ABI (mstcpip.h).
+struct TcpInfoV0 {
+  int State;  // TCPSTATE
+  ULONG Mss;
+  ULONG64 ConnectionTimeMs;
+  BOOLEAN TimestampsEnabled;
+  ULONG RttUs;
+  ULONG MinRttUs;
+  ULONG BytesInFlight;
+  ULONG Cwnd;
+  ULONG SndWnd;
+  ULONG RcvWnd;
+  ULONG RcvBuf;
+  ULONG64 BytesOut;
+  ULONG64 BytesIn;
+  ULONG BytesReordered;
+  ULONG BytesRetrans;
+  ULONG FastRetrans;
+  ULONG DupAcksIn;
+  ULONG TimeoutEpisodes;
+  UCHAR SynRetrans;
+};
+constexpr DWORD kSioTcpInfo = _WSAIORW(IOC_VENDOR, 39);
+
+bool QueryTcpInfo(SOCKET s, TcpInfoV0* info) {
+  DWORD version = 0;
+  DWORD returned = 0;
+  return WSAIoctl(s, kSioTcpInfo, &version, sizeof version, info, sizeof *info,
+                  &returned, nullptr, nullptr) == 0;
+}
+
+// What this Windows accepts, found once per process on a scratch socket.
+// "set": setsockopt works; "get": getsockopt does (Wine has options it takes
+// but cannot report).
+struct Probed {
+  Capabilities caps;
+  bool can_set[kOptions] = {};
+  bool can_get[kOptions] = {};
+  // TCP_MAXRT on a fresh socket: what userTimeout: 0 ("the system's own
+  // limit") writes back, and what reads back as 0. Microsoft documents -1 as
+  // "retransmit forever", so -1 is never assumed to be the default.
+  bool maxrt_default_known = false;
+  DWORD maxrt_default = 0;
+};
+
+Probed Detect() {
+  Probed p;
+  Capabilities& caps = p.caps;
+  caps.platform = "win32";
+  // SIO_KEEPALIVE_VALS and the direct options take ULONG/DWORD; whole seconds.
+  const Range seconds{true, 1, int64_t{ULONG_MAX / 1000} * 1000};
+  caps.range[kEnable] = {true, 0, 1};
+  caps.range[kIdle] = seconds;
+  caps.range[kInterval] = seconds;
+  caps.range[kCount] = {false, 1, 255};
+  caps.range[kUserTimeout] = {false, 0, int64_t{INT_MAX}};
+  caps.user_timeout_option = "TCP_MAXRT";
+  p.can_set[kEnable] = p.can_get[kEnable] = true;
+  // Options newer than the running Windows (or missing in Wine) are refused
+  // on a scratch socket the same way they would be on a real one; asked once
+  // here, so a refusal later is a real error.
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  if (s == INVALID_SOCKET) return p;
+  Failure ignored;
+  DWORD v = 0;
+  const auto can_get = [s, &v, &ignored](int o) {
+    return GetDword(s, kRows[o].level, kRows[o].name, "", &v, &ignored);
+  };
+  // Read before anything is written to the socket.
+  p.maxrt_default_known = can_get(kUserTimeout);
+  p.maxrt_default = v;
+  const bool timing = SetDword(s, IPPROTO_TCP, TCP_KEEPIDLE, "", 7200,
+                               &ignored) &&
+                      SetDword(s, IPPROTO_TCP, TCP_KEEPINTVL, "", 1, &ignored);
+  p.can_set[kIdle] = p.can_set[kInterval] = timing;
+  p.can_get[kIdle] = p.can_get[kInterval] =
+      can_get(kIdle) && can_get(kInterval);
+  p.can_set[kCount] = SetDword(s, IPPROTO_TCP, TCP_KEEPCNT, "", 10, &ignored);
+  p.can_get[kCount] = can_get(kCount);
+  // A positive value, as a user's would be.
+  p.can_set[kUserTimeout] =
+      SetDword(s, IPPROTO_TCP, TCP_MAXRT, "", 60, &ignored);
+  p.can_get[kUserTimeout] = can_get(kUserTimeout);
+  caps.range[kCount].supported = p.can_set[kCount];
+  // Where the default cannot be read, 0 cannot be honoured: refused by the
+  // range rather than guessed.
+  caps.range[kUserTimeout].supported = p.can_set[kUserTimeout];
+  if (!p.maxrt_default_known) caps.range[kUserTimeout].min = 1;
+  // SIO_TCP_INFO (10 1703+) answers on an unconnected socket too; an OS that
+  // does not know the ioctl refuses it here, once, rather than on each call.
+  TcpInfoV0 info{};
+  caps.tcp_info = QueryTcpInfo(s, &info);
+  closesocket(s);
+  return p;
+}
+
+const Probed& Detected() {
+  static const Probed probed = Detect();
+  return probed;
+}
+
 bool SetKeepaliveVals(SOCKET s, bool on, int64_t idle_ms, int64_t interval_ms,
                       Failure* fail) {
   if (idle_ms == kLeave) {
@@ -94,11 +211,11 @@ bool SetKeepaliveVals(SOCKET s, bool on, int64_t idle_ms, int64_t interval_ms,
   }
   tcp_keepalive vals{};
   vals.onoff = on ? 1 : 0;
-  vals.keepalivetime = static_cast<ULONG>(RoundUpToSeconds(idle_ms) * 1000);
+  vals.keepalivetime = static_cast<ULONG>(ToOsUnits(idle_ms, 1000) * 1000);
   vals.keepaliveinterval =
       interval_ms == kLeave
           ? kDefaultIntervalMs
-          : static_cast<ULONG>(RoundUpToSeconds(interval_ms) * 1000);
+          : static_cast<ULONG>(ToOsUnits(interval_ms, 1000) * 1000);
   DWORD returned = 0;
   if (WSAIoctl(s, SIO_KEEPALIVE_VALS, &vals, sizeof vals, nullptr, 0,
                &returned, nullptr, nullptr) == 0)
@@ -195,12 +312,17 @@ struct Known {
 // already asked about; `by_endpoints` answers a repeated call without a walk.
 // Both are hints: every answer is confirmed with the kernel before use.
 struct EnvState {
+  uv_loop_t* loop = nullptr;  // this environment's; only its handles match
   std::unordered_map<uv_handle_t*, Known> handles;
   std::unordered_map<Key, SOCKET, KeyHash> by_endpoints;
   uint64_t walk = 0;
 };
 
-EnvState* NewEnvState() { return new (std::nothrow) EnvState(); }
+EnvState* NewEnvState(uv_loop_s* loop) {
+  EnvState* state = new (std::nothrow) EnvState();
+  if (state != nullptr) state->loop = loop;
+  return state;
+}
 void DeleteEnvState(EnvState* state) { delete state; }
 
 namespace {
@@ -261,33 +383,18 @@ void Prune(EnvState* st, size_t live) {
   if (st->by_endpoints.size() > 2 * live + 64) st->by_endpoints.clear();
 }
 
-// Reads the JS target [localAddress, localPort, remoteAddress, remotePort]
-// without any syscall; false when it is not exactly that.
-bool ParseTarget(napi_env env, napi_value target, sockaddr_storage* local,
+// The target's endpoints as socket addresses, without any syscall; false
+// when they are not addresses. uv_ip6_addr takes Node's "fe80::1%4".
+bool ParseTarget(const Target& target, sockaddr_storage* local,
                  sockaddr_storage* remote) {
-  bool array = false;
-  uint32_t length = 0;
-  if (napi_is_array(env, target, &array) != napi_ok || !array ||
-      napi_get_array_length(env, target, &length) != napi_ok || length != 4)
-    return false;
-  for (uint32_t i = 0; i < 4; i += 2) {
-    napi_value ip_value, port_value;
-    char ip[72];
-    size_t ip_len = 0;
-    double port = 0;
-    if (napi_get_element(env, target, i, &ip_value) != napi_ok ||
-        napi_get_element(env, target, i + 1, &port_value) != napi_ok ||
-        napi_get_value_string_utf8(env, ip_value, ip, sizeof ip, &ip_len) !=
-            napi_ok ||
-        ip_len + 1 >= sizeof ip ||
-        napi_get_value_double(env, port_value, &port) != napi_ok ||
-        !(port >= 0) || !(port <= 65535) || std::floor(port) != port)
-      return false;
+  for (int i = 0; i < 2; i++) {
+    const Endpoint& e = i == 0 ? target.local : target.remote;
     sockaddr_storage* out = i == 0 ? local : remote;
     std::memset(out, 0, sizeof *out);
-    const int p = static_cast<int>(port);
-    if (uv_ip4_addr(ip, p, reinterpret_cast<sockaddr_in*>(out)) != 0 &&
-        uv_ip6_addr(ip, p, reinterpret_cast<sockaddr_in6*>(out)) != 0)
+    if (uv_ip4_addr(e.address, e.port, reinterpret_cast<sockaddr_in*>(out)) !=
+            0 &&
+        uv_ip6_addr(e.address, e.port, reinterpret_cast<sockaddr_in6*>(out)) !=
+            0)
       return false;
   }
   return true;
@@ -295,60 +402,17 @@ bool ParseTarget(napi_env env, napi_value target, sockaddr_storage* local,
 
 }  // namespace
 
-Capabilities Probe() {
-  Capabilities caps{};
-  caps.platform = "win32";
-  caps.target = "endpoints";
-  // SIO_KEEPALIVE_VALS and the direct options take ULONG/DWORD; whole seconds.
-  const Range seconds{true, 1, int64_t{ULONG_MAX / 1000} * 1000};
-  caps.idle = seconds;
-  caps.interval = seconds;
-  caps.count = {false, 1, 255};
-  // 0 restores the system's limit (TCP_MAXRT -1).
-  caps.user_timeout = {false, 0, int64_t{INT_MAX}};
-  caps.user_timeout_option = "TCP_MAXRT";
-  caps.drop_time_max = 0;
-  // Options newer than the running Windows (or missing in Wine) are refused
-  // on a scratch socket the same way they would be on a real one; asked once
-  // here, so a refusal later is a real error.
-  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-  if (s != INVALID_SOCKET) {
-    Failure ignored;
-    int64_t v;
-    const auto can_get = [s, &v, &ignored](int option) {
-      return GetDword(s, IPPROTO_TCP, option, "", true, &v, &ignored);
-    };
-    support.timing_set = SetDword(s, IPPROTO_TCP, TCP_KEEPIDLE, "", 7200,
-                                  &ignored) &&
-                         SetDword(s, IPPROTO_TCP, TCP_KEEPINTVL, "", 1,
-                                  &ignored);
-    support.timing_get = can_get(TCP_KEEPIDLE) && can_get(TCP_KEEPINTVL);
-    support.count_set = SetDword(s, IPPROTO_TCP, TCP_KEEPCNT, "", 10, &ignored);
-    support.count_get = can_get(TCP_KEEPCNT);
-    // A positive value, as a user's would be: whether -1 is taken says
-    // nothing about whether a timeout can be set.
-    support.maxrt_set = SetDword(s, IPPROTO_TCP, TCP_MAXRT, "", 60, &ignored);
-    support.maxrt_get = can_get(TCP_MAXRT);
-    closesocket(s);
-  }
-  caps.count.supported = support.count_set;
-  caps.user_timeout.supported = support.maxrt_set;
-  return caps;
-}
+const Capabilities& Probe() { return Detected().caps; }
 
 // Only TCP handles can match, so verify needs nothing more here.
-bool Resolve(Napi::Env env, const Napi::Value& target, bool /*verify*/,
-             Socket* out, Failure* fail) {
+bool Resolve(EnvState* st, const Target& target, Socket* out, Failure* fail) {
   sockaddr_storage local, remote;
-  if (!ParseTarget(env, target, &local, &remote)) {
+  if (!ParseTarget(target, &local, &remote)) {
     *fail = {kBadTarget, "", ""};
     return false;
   }
-  EnvState* st = EnvStateOf(env);
-  uv_loop_t* loop = nullptr;
-  if (st == nullptr || napi_get_uv_event_loop(env, &loop) != napi_ok ||
-      loop == nullptr) {
-    *fail = {kNotFound, "napi_get_uv_event_loop", ""};
+  if (st == nullptr || st->loop == nullptr) {
+    *fail = {kNotFound, "uv_walk", ""};
     return false;
   }
   const Key key = KeyOf(local, remote);
@@ -365,7 +429,7 @@ bool Resolve(Napi::Env env, const Napi::Value& target, bool /*verify*/,
   for (bool ask_all : {false, true}) {
     st->walk++;
     Walk walk{st, &key, ask_all};
-    uv_walk(loop, Visit, &walk);
+    uv_walk(st->loop, Visit, &walk);
     if (walk.found != INVALID_SOCKET &&
         HasEndpoints(walk.found, local, remote)) {
       *out = walk.found;
@@ -378,99 +442,53 @@ bool Resolve(Napi::Env env, const Napi::Value& target, bool /*verify*/,
 }
 
 bool Apply(Socket s, const Settings& want, Failure* fail) {
-  // SO_KEEPALIVE first, then the timings, as on every OS.
-  if (want.enable != kLeave &&
-      !SetDword(s, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE",
-                static_cast<DWORD>(want.enable), fail))
-    return false;
-  if (want.idle_ms != kLeave || want.interval_ms != kLeave) {
-    if (support.timing_set) {
-      if (want.idle_ms != kLeave &&
-          !SetDword(s, IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE",
-                    static_cast<DWORD>(RoundUpToSeconds(want.idle_ms)), fail))
+  const Probed& p = Detected();
+  for (int o = 0; o < kOptions; o++) {
+    if (want.v[o] == kLeave) continue;
+    if ((o == kIdle || o == kInterval) && !p.can_set[o]) {
+      // Before 10 1709: one ioctl sets both, at idle's turn.
+      if (o == kInterval && want[kIdle] != kLeave) continue;
+      if (!SetKeepaliveVals(s, want[kEnable] != 0, want[kIdle],
+                            want[kInterval], fail))
         return false;
-      if (want.interval_ms != kLeave &&
-          !SetDword(s, IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL",
-                    static_cast<DWORD>(RoundUpToSeconds(want.interval_ms)),
-                    fail))
-        return false;
-    } else if (!SetKeepaliveVals(s, want.enable != 0, want.idle_ms,
-                                 want.interval_ms, fail)) {
-      return false;
+      continue;
     }
+    const DWORD value =
+        o == kUserTimeout && want.v[o] == 0
+            ? p.maxrt_default
+            : static_cast<DWORD>(ToOs(o, want.v[o]));
+    if (!SetDword(s, kRows[o].level, kRows[o].name, kRows[o].label, value,
+                  fail))
+      return false;
   }
-  if (want.count != kLeave &&
-      !SetDword(s, IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT",
-                static_cast<DWORD>(want.count), fail))
-    return false;
-  if (want.user_timeout_ms != kLeave &&
-      !SetDword(s, IPPROTO_TCP, TCP_MAXRT, "TCP_MAXRT",
-                want.user_timeout_ms == 0
-                    ? kMaxRtDefault
-                    : static_cast<DWORD>(RoundUpToSeconds(want.user_timeout_ms)),
-                fail))
-    return false;
   return true;
 }
 
 bool Read(Socket s, Settings* have, Failure* fail) {
-  int64_t enable, idle_s, interval_s, count, maxrt_s;
-  const bool timing = support.timing_get;
-  if (!GetDword(s, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", true, &enable,
-                fail) ||
-      !GetDword(s, IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", timing, &idle_s,
-                fail) ||
-      !GetDword(s, IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", timing,
-                &interval_s, fail) ||
-      !GetDword(s, IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", support.count_get,
-                &count, fail) ||
-      !GetDword(s, IPPROTO_TCP, TCP_MAXRT, "TCP_MAXRT", support.maxrt_get,
-                &maxrt_s, fail))
-    return false;
-  have->enable = enable != 0;
-  have->idle_ms = idle_s == kUnknown ? kUnknown : idle_s * 1000;
-  have->interval_ms = interval_s == kUnknown ? kUnknown : interval_s * 1000;
-  have->count = count;
-  // The system's own limit reads as 0, the value that asks for it.
-  have->user_timeout_ms = maxrt_s == kUnknown ? kUnknown
-                          : maxrt_s == kMaxRtDefault ? 0
-                                                      : maxrt_s * 1000;
+  const Probed& p = Detected();
+  for (int o = 0; o < kOptions; o++) {
+    // Options this Windows cannot report read as unknown; one it can report
+    // but fails to is an error like any other.
+    have->v[o] = kUnknown;
+    if (!p.can_get[o]) continue;
+    DWORD v = 0;
+    if (!GetDword(s, kRows[o].level, kRows[o].name, kRows[o].label, &v, fail))
+      return false;
+    // The system's own limit reads as 0, the value that asks for it.
+    have->v[o] = o == kUserTimeout && p.maxrt_default_known &&
+                         v == p.maxrt_default
+                     ? 0
+                     : FromOs(o, v);
+  }
   return true;
 }
 
 }  // namespace tka
 
 // ---- getTcpInfo: SIO_TCP_INFO (Windows 10 1703+) ----
-#include <cstddef>
-
 namespace tka {
 namespace {
 
-// Declared here because headers that target a Windows older than 10 1703
-// hide them; the ioctl code and the version-0 layout are fixed by the
-// Windows ABI (mstcpip.h).
-struct TcpInfoV0 {
-  int State;  // TCPSTATE
-  ULONG Mss;
-  ULONG64 ConnectionTimeMs;
-  BOOLEAN TimestampsEnabled;
-  ULONG RttUs;
-  ULONG MinRttUs;
-  ULONG BytesInFlight;
-  ULONG Cwnd;
-  ULONG SndWnd;
-  ULONG RcvWnd;
-  ULONG RcvBuf;
-  ULONG64 BytesOut;
-  ULONG64 BytesIn;
-  ULONG BytesReordered;
-  ULONG BytesRetrans;
-  ULONG FastRetrans;
-  ULONG DupAcksIn;
-  ULONG TimeoutEpisodes;
-  UCHAR SynRetrans;
-};
-constexpr DWORD kSioTcpInfo = _WSAIORW(IOC_VENDOR, 39);
 #if defined(SIO_TCP_INFO)
 // Where the SDK does declare them, both must agree with ours.
 static_assert(kSioTcpInfo == SIO_TCP_INFO, "SIO_TCP_INFO");
@@ -495,18 +513,15 @@ double Segments(ULONG bytes, ULONG mss) {
 }  // namespace
 
 bool ReadTcpInfo(Socket s, TcpInfo* out, Failure* fail) {
-  DWORD version = 0;
+  // Decided once at load: this Windows (before 10 1703, or Wine) does not
+  // know the ioctl. Any failure past that is the socket's, reported as is.
+  if (!Detected().caps.tcp_info) {
+    *fail = {UV_ENOSYS, "WSAIoctl", "SIO_TCP_INFO"};
+    return false;
+  }
   TcpInfoV0 info{};
-  DWORD returned = 0;
-  if (WSAIoctl(s, kSioTcpInfo, &version, sizeof version, &info, sizeof info,
-               &returned, nullptr, nullptr) != 0) {
-    const int wsa = WSAGetLastError();
-    // Windows before 10 1703 (and Wine) do not know the ioctl: that is an
-    // OS without TCP_INFO, not a failing socket.
-    *fail = {wsa == WSAEOPNOTSUPP || wsa == WSAEINVAL
-                 ? UV_ENOSYS
-                 : uv_translate_sys_error(wsa),
-             "WSAIoctl", "SIO_TCP_INFO"};
+  if (!QueryTcpInfo(s, &info)) {
+    *fail = OsFailure("WSAIoctl", "SIO_TCP_INFO");
     return false;
   }
   double* v = out->v;
@@ -520,12 +535,5 @@ bool ReadTcpInfo(Socket s, TcpInfo* out, Failure* fail) {
   v[kInfoBytesReceived] = static_cast<double>(info.BytesIn);
   return true;
 }
-
-bool BorrowSocket(int64_t, int64_t, uint64_t, Socket*, Failure* fail) {
-  *fail = {UV_ENOSYS, "pidfd_getfd", ""};
-  return false;
-}
-
-void ReleaseBorrowed(Socket) {}
 
 }  // namespace tka

@@ -8,7 +8,7 @@ import net from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { capture, createLab, labUnavailable, startClient, startServer } from './lab/lab.mjs'
+import { capture, createLab, labUnavailable, startClient, startServer } from '../test/harness/lab/lab.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { setKeepAlive, getKeepAlive, capabilities } = createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))

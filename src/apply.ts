@@ -1,14 +1,11 @@
 // Applying validated options to a socket: now when it is connected, at
 // 'connect' when it is not.
-import net = require('node:net')
-import { native } from './binding'
-import { makeError, reportError, systemError, type ErrorSink } from './errors'
-import { guard } from './guard'
-import { applyNative } from './marshal'
-import { merge, UNSET, type Normalized } from './options'
+import type net = require('node:net')
+import { backend } from './backend'
+import { reportError, type ErrorSink } from './errors'
 import { kMarks, MARK_EXPLICIT } from './registry'
-import { NODE_TIMING } from './runtime'
-import { checkSocket, FD_TARGET, isNoise, Kind, kindOf, kState, needsCheck, notTcp, stateOf, targetOf, type InternalSocket } from './socket'
+import { assertTcp, checkSocket, isConnected, isNoise, isPipe, kState, stateOf, type InternalSocket } from './socket'
+import { merge, type Normalized } from './values'
 
 type Marked = InternalSocket & { [kMarks]?: number }
 
@@ -37,61 +34,8 @@ function onConnectApply(this: InternalSocket): void {
 }
 
 function applyConnected(socket: InternalSocket, n: Normalized, onError: ErrorSink | undefined): void {
-  const binding = native.binding
-  if (!binding) {
-    applyFallback(socket, n)
-    return
-  }
-  const target = targetOf(socket)
-  if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected.')
-  const state = stateOf(socket)
-  // Before the values: guard() never throws, so a call refused here has changed nothing.
-  if (!state.applied) guard(socket)
-  // Windows may have to set idle and interval together (SIO_KEEPALIVE_VALS)
-  // without being able to read the one not given: hand it everything we set.
-  applyNative(binding, target, needsCheck(socket), FD_TARGET ? n : merge(state, n))
-  state.enable = n.enable
-  if (n.idle !== UNSET) state.idle = n.idle
-  if (n.interval !== UNSET) state.interval = n.interval
-  if (n.count !== UNSET) state.count = n.count
-  if (n.userTimeout !== UNSET) state.userTimeout = n.userTimeout
-  state.applied = true
-  if (onError !== undefined) state.onError = onError
-}
-
-type FallbackHandle = { setKeepAlive?: (enable: boolean, idle: number, interval?: number, count?: number) => unknown }
-
-function applyFallback(socket: InternalSocket, n: Normalized): void {
-  // normalizeOptions already refused what Node cannot do; round up like the addon.
-  const seconds = (ms: number): number => Math.ceil(ms / 1000)
-  if (!NODE_TIMING || n.enable === 0) {
-    net.Socket.prototype.setKeepAlive.call(socket, n.enable === 1, n.idle === UNSET ? 0 : seconds(n.idle) * 1000)
-    return
-  }
-  // Node 24.19+/26.4+: one call sets idle, interval and count together, and
-  // puts its own 1 s / 10 probes in place of an interval or count not given.
-  // So what this package set before is given again, and an idle is needed.
-  const state = stateOf(socket)
-  const m = merge(state.applied ? state : undefined, n)
-  if (m.idle === UNSET && (m.interval !== UNSET || m.count !== UNSET)) {
-    throw makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', 'Without the native addon, "interval" and "count" need "idle" (in this call or an earlier one): Node sets the three together.')
-  }
-  const idle = m.idle === UNSET ? 0 : seconds(m.idle)
-  const interval = m.interval === UNSET ? undefined : seconds(m.interval)
-  const count = m.count === UNSET ? undefined : m.count
-  const handle = socket._handle as FallbackHandle | null
-  if (idle > 0 && handle !== null && typeof handle.setKeepAlive === 'function') {
-    // Node's own method ignores the handle's answer: ask the handle first.
-    const rc = handle.setKeepAlive(true, idle, interval, count)
-    if (typeof rc === 'number' && rc < 0) throw systemError(rc, 'setsockopt', interval === undefined && count === undefined ? 'TCP_KEEPIDLE' : 'TCP_KEEPINTVL/TCP_KEEPCNT')
-  }
-  // Then through Node, so its own record of the socket agrees.
-  ;(net.Socket.prototype.setKeepAlive as (...a: unknown[]) => unknown).call(socket, true, idle * 1000, interval === undefined ? undefined : interval * 1000, count)
-  state.applied = true
-  state.enable = 1
-  state.idle = m.idle
-  state.interval = m.interval
-  state.count = m.count
+  backend.set(socket, n)
+  if (onError !== undefined) stateOf(socket).onError = onError
 }
 
 /**
@@ -106,10 +50,8 @@ export function applyNormalized(socket: net.Socket, n: Normalized, onError?: Err
 }
 
 export function applyChecked(s: InternalSocket, n: Normalized, onError?: ErrorSink): void {
-  if (kindOf(s._handle) === Kind.Pipe) throw notTcp()
-  const binding = native.binding
-  const ready = binding ? s._handle !== null && !s.connecting : !s.connecting
-  if (ready) {
+  assertTcp(s)
+  if (backend.ready(s)) {
     applyConnected(s, n, onError)
   } else {
     const state = deferState(s)
@@ -143,11 +85,9 @@ export function isExplicit(s: net.Socket): boolean {
  * Errors a hook should not report (not TCP, closed) are dropped here.
  */
 export function applyFromHook(s: InternalSocket, n: Normalized | null, chooser: ((socket: net.Socket) => Normalized | null) | null, onError: ErrorSink): void {
-  if (s.destroyed || kindOf(s._handle) === Kind.Pipe) return
-  const binding = native.binding
-  const connected = s._handle !== null && !s.connecting
-  // A chooser needs the addresses, so it waits for 'connect' in any mode.
-  const ready = chooser !== null || binding ? connected : !s.connecting
+  if (s.destroyed || isPipe(s)) return
+  // A chooser needs the addresses, so it waits for 'connect' with any backend.
+  const ready = chooser !== null ? isConnected(s) : backend.ready(s)
   try {
     if (ready) {
       const chosen = chooser === null ? n : chooser(s)

@@ -45,6 +45,15 @@ export function describeReceived(value: unknown): string {
   return `Received type ${typeof value} (${shown})`
 }
 
+/** The macOS/FreeBSD rule idle + count x interval <= limits.dropTime.max (`max` ms on `platform`), broken. */
+export function dropTimeRuleError(max: number, platform: string, detail: string): KeepAliveError {
+  return makeError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The values of "idle", "interval" and "count" are out of range together. idle + count x interval (each time rounded up to whole seconds) must be <= ${max} ms on ${platform}, ${detail}`,
+  )
+}
+
 export function invalidType(name: string, expected: string, value: unknown): KeepAliveError {
   return makeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" ${name.includes(".") ? "property" : "argument"} must be ${expected}. ${describeReceived(value)}`)
 }

@@ -1,6 +1,10 @@
 import { capabilities, type KeepAliveOptionName } from './capabilities'
-import { invalidType, makeError } from './errors'
+import { dropTimeRuleError, invalidType, makeError } from './errors'
 import { closest } from './suggest'
+import { UNSET, type Normalized } from './values'
+
+export { merge, UNSET } from './values'
+export type { Normalized } from './values'
 
 /** What to set. Times are milliseconds; omitted fields are left as the socket has them. */
 export interface KeepAliveOptions {
@@ -28,20 +32,6 @@ export interface KeepAliveState {
 
 const NUMERIC: readonly KeepAliveOptionName[] = ['idle', 'interval', 'count', 'userTimeout']
 const KNOWN = new Set<string>(['enable', ...NUMERIC])
-/** "Leave as the socket has it" in Normalized and in the values handed to the addon. */
-export const UNSET = -1
-/** "The OS cannot tell" in what the addon reads back (never confused with UNSET). */
-export const UNKNOWN = -2
-
-/** Validated options: -1 marks a field to leave alone. Never mutated once made, so hooks share one value. */
-export interface Normalized {
-  readonly enable: number
-  readonly idle: number
-  readonly interval: number
-  readonly count: number
-  readonly userTimeout: number
-}
-
 const UNIT: Record<KeepAliveOptionName, string> = {
   idle: 'ms, rounded up to whole seconds',
   interval: 'ms, rounded up to whole seconds',
@@ -104,14 +94,7 @@ function unknownKey(argName: string, key: string): Error {
 
 const DROP_TIME = capabilities.limits.dropTime
 
-/** The macOS/FreeBSD rule idle + count x interval <= limits.dropTime.max, broken. */
-export function dropTimeError(detail: string): Error {
-  return makeError(
-    RangeError,
-    'ERR_OUT_OF_RANGE',
-    `The values of "idle", "interval" and "count" are out of range together. idle + count x interval (each time rounded up to whole seconds) must be <= ${DROP_TIME?.max ?? 0} ms on ${capabilities.platform}, ${detail}`,
-  )
-}
+const dropTimeError = (detail: string): Error => dropTimeRuleError(DROP_TIME?.max ?? 0, capabilities.platform, detail)
 
 // Checked here when all three are given; a partial update is checked by the
 // addon against the socket's current values for the others.
@@ -160,16 +143,3 @@ export function normalizeOptions(options: unknown, argName = 'options'): Normali
   if (DROP_TIME !== null) checkDropTime(n)
   return n
 }
-
-/** `next` over `old`, field by field: what `next` leaves alone keeps `old`'s value. */
-export function merge(old: Normalized | undefined, next: Normalized): Normalized {
-  if (!old) return next
-  return {
-    enable: next.enable,
-    idle: next.idle === UNSET ? old.idle : next.idle,
-    interval: next.interval === UNSET ? old.interval : next.interval,
-    count: next.count === UNSET ? old.count : next.count,
-    userTimeout: next.userTimeout === UNSET ? old.userTimeout : next.userTimeout,
-  }
-}
-

@@ -1,10 +1,8 @@
 // What this library knows and keeps about a net.Socket: its OS socket, its
 // kind, and one state record.
 import net = require('node:net')
-import { native } from './binding'
 import { invalidType, makeError, type ErrorSink } from './errors'
-import { UNSET, type Normalized } from './options'
-import { runtime } from './runtime'
+import { UNSET, type Normalized } from './values'
 
 // Node-internal shape of net.Socket that this module relies on.
 interface SocketHandle {
@@ -16,8 +14,6 @@ export type InternalSocket = net.Socket & {
   connecting: boolean
   [kState]?: SocketState
 }
-
-export const FD_TARGET = native.binding?.capabilities.target === 'fd'
 
 /**
  * Everything this library keeps about one socket, under one symbol: each new
@@ -85,8 +81,6 @@ export function checkSocket(socket: unknown): InternalSocket {
   return socket as InternalSocket
 }
 
-export type Target = number | [string, number, string, number]
-
 export function notTcp(): Error {
   return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe).')
 }
@@ -111,32 +105,24 @@ export function kindOf(handle: SocketHandle | null): Kind {
   return name === 'TCP' ? Kind.Tcp : name === 'Pipe' ? Kind.Pipe : Kind.Other
 }
 
-/**
- * The OS socket behind `socket`, read from the live handle now (fd numbers are
- * reused after close, so it is never cached). null: not connected yet.
- */
-export function targetOf(socket: InternalSocket): Target | null {
-  const handle = socket._handle
-  if (!handle || socket.connecting) return null
-  if (kindOf(handle) === Kind.Pipe) throw notTcp()
-  if (FD_TARGET) {
-    const fd = handle.fd
-    if (typeof fd !== 'number' || fd < 0) {
-      if (runtime === 'deno') throw makeError(Error, 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED', 'Deno does not expose the file descriptor of a net.Socket, so tcp-keepalive cannot reach it in Deno.')
-      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'}).`)
-    }
-    return fd
-  }
-  const { localAddress, localPort, remoteAddress, remotePort } = socket
-  if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
-    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'}).`)
-  }
-  return [localAddress, localPort, remoteAddress, remotePort]
+/** A Unix-domain socket or named pipe: never configured, refused by every call. */
+export function isPipe(socket: InternalSocket): boolean {
+  return kindOf(socket._handle) === Kind.Pipe
 }
 
-// A handle Node created as TCP is TCP; anything else (TLSWrap, which may sit
-// on a pipe) is checked natively at the cost of two syscalls.
-export function needsCheck(socket: InternalSocket): boolean {
-  return kindOf(socket._handle) !== Kind.Tcp
+/** The pipe check of every call. */
+export function assertTcp(socket: InternalSocket): void {
+  if (kindOf(socket._handle) === Kind.Pipe) throw notTcp()
 }
 
+/** Has an OS socket with its endpoints (after 'connect', or accepted). */
+export function isConnected(socket: InternalSocket): boolean {
+  return socket._handle !== null && !socket.connecting
+}
+
+/** The not-connected check of every call that needs the OS socket now. */
+export function assertConnected(socket: InternalSocket): void {
+  if (socket._handle === null || socket.connecting) {
+    throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', "The socket is not connected yet; read it after 'connect'")
+  }
+}

@@ -1,9 +1,6 @@
 import type net = require('node:net')
-import { native } from './binding'
-import { capabilities } from './capabilities'
-import { makeError } from './errors'
-import { readTcpInfoNative } from './marshal'
-import { checkSocket, Kind, kindOf, needsCheck, notTcp, targetOf } from './socket'
+import { backend } from './backend'
+import { checkSocket } from './socket'
 
 /** A TCP connection state (RFC 793 names, lower-case). */
 export type TcpState =
@@ -59,32 +56,6 @@ export interface TcpInfo {
   bytesAcked: number | null
 }
 
-// Order of the native array (native/sys.h, TcpInfoField).
-const FIELDS = [
-  'state', 'rtt', 'rttVariance', 'rto', 'mss', 'congestionWindow', 'unacked', 'retransmits', 'totalRetransmits',
-  'keepaliveProbes', 'lastDataSent', 'lastDataReceived', 'lastAckReceived', 'bytesSent', 'bytesReceived', 'bytesAcked',
-] as const
-
-// Order of native/sys.h's TcpState.
-const STATES: readonly TcpState[] = [
-  'closed', 'listen', 'syn-sent', 'syn-received', 'established', 'fin-wait-1', 'fin-wait-2', 'close-wait', 'closing', 'last-ack', 'time-wait',
-]
-
-/** Builds the public object from the addon's array, starting at `offset`. */
-export function tcpInfoFrom(values: Float64Array, offset = 0): TcpInfo {
-  const out = {} as Record<(typeof FIELDS)[number], number | null>
-  for (let i = 0; i < FIELDS.length; i++) {
-    const v = values[offset + i] as number
-    out[FIELDS[i] as (typeof FIELDS)[number]] = v < 0 ? null : v
-  }
-  const state = out.state === null ? null : (STATES[out.state] ?? null)
-  return { ...out, state }
-}
-
-function unsupported(why: string): Error {
-  return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `getTcpInfo is not supported ${why}`)
-}
-
 /**
  * Reads what the kernel knows about a connected TCP socket: state, round-trip
  * time, retransmissions, unanswered keepalive probes, idle times and byte
@@ -92,19 +63,5 @@ function unsupported(why: string): Error {
  * native addon it throws ERR_TCP_KEEPALIVE_UNSUPPORTED.
  */
 export function getTcpInfo(socket: net.Socket): TcpInfo {
-  const s = checkSocket(socket)
-  const binding = native.binding
-  if (!binding) {
-    if (kindOf(s._handle) === Kind.Pipe) throw notTcp()
-    throw unsupported(`without the native addon (${capabilities.reason ?? 'not loaded'})`)
-  }
-  const target = targetOf(s)
-  if (target === null) throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', 'The socket is not connected yet; read it after \'connect\'')
-  try {
-    return tcpInfoFrom(readTcpInfoNative(binding, target, needsCheck(s)))
-  } catch (err) {
-    // The OS (FreeBSD, Windows before 10 1703, Wine) has no such call.
-    if ((err as { code?: unknown }).code === 'ENOSYS') throw unsupported(`by this ${capabilities.platform} system (${(err as Error).message})`)
-    throw err
-  }
+  return backend.tcpInfo(checkSocket(socket))
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The Windows SOCKET lookup's cost against the number of open handles, in the
 # Windows build of Node under Wine (scripts/bench/lookup.mjs), then the same
-# script on Linux for comparison. Needs what scripts/platforms/wine.sh needs.
+# script on Linux for comparison. Needs what test/harness/platforms/wine.sh needs.
 set -euo pipefail
-# shellcheck source=wine-env.sh
-source "$(dirname "$0")/../platforms/wine-env.sh"
+# shellcheck source=../../test/harness/platforms/wine-env.sh
+source "$(dirname "$0")/../../test/harness/platforms/wine-env.sh"
 cp "$root/scripts/bench/lookup.mjs" "$work/lookup.mjs"
 status=0
 "$wine" "$node_exe" "$(winpath "$work/lookup.mjs")" --pkg "$(winpath "$pkg")" "$@" >"$work/out.txt" 2>"$work/err.txt" || status=$?

@@ -33,7 +33,7 @@ if [ "${1:-}" = "--check" ]; then
   exit 0
 fi
 
-node_exe=$("$root/scripts/platforms/fetch-node.sh" win x64)
+node_exe=$("$root/test/harness/platforms/fetch-runtimes.sh" node win x64)
 {
   echo "LIBRARY node.exe"
   echo "EXPORTS"

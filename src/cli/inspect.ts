@@ -5,12 +5,10 @@
 // only where receiving it provably writes back the cgroup classification it
 // already has (cgroups.ts). Nothing is ever set on the target's sockets.
 import { readdirSync, statSync } from 'node:fs'
-import { native } from '../binding'
-import { capabilities } from '../capabilities'
+import { backend, type DiagRow, type ProcessReader, type TakeOrder, type Taken } from '../backend'
 import type { KeepAliveState } from '../options'
-import { tcpInfoFrom, type TcpInfo, type TcpState } from '../tcpinfo'
+import type { TcpInfo, TcpState } from '../tcpinfo'
 import { cgroupPlan, classidKept } from './cgroups'
-import { dumpTcp, nativeFailure, socketFds, socketKinds, takeSockets, TIMER_KEEPALIVE, type DiagRow, type TakeOrder, type Taken } from './diag'
 import { fail, permissionError, procError, threadCheck, type InspectError } from './failures'
 
 export type { InspectError }
@@ -57,7 +55,20 @@ export function isExposed(k: KeepAliveState, limitMs: number): boolean {
   return (k.idle ?? Infinity) >= limitMs || (k.interval ?? Infinity) >= limitMs
 }
 
-const UNKNOWN_INFO = tcpInfoFrom(new Float64Array(16).fill(-1))
+// sock_diag's idiag_timer for the keepalive timer.
+const TIMER_KEEPALIVE = 2
+
+const UNKNOWN_INFO: TcpInfo = {
+  state: null, rtt: null, rttVariance: null, rto: null, mss: null, congestionWindow: null, unacked: null, retransmits: null, totalRetransmits: null,
+  keepaliveProbes: null, lastDataSent: null, lastDataReceived: null, lastAckReceived: null, bytesSent: null, bytesReceived: null, bytesAcked: null,
+}
+
+/** A system error's facts (errors.ts, systemError), or null for anything else. */
+function systemFacts(err: unknown): { errno: string; syscall: string; option: string } | null {
+  const e = err as { code?: unknown; syscall?: unknown; option?: unknown }
+  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') return null
+  return { errno: e.code, syscall: e.syscall, option: String(e.option ?? '') }
+}
 
 function nsInode(path: string): number | null {
   try {
@@ -85,14 +96,14 @@ function otherNamespaces(pid: number, targetNs: number | null): Map<number, stri
 }
 
 function diagError(pid: number, err: unknown, where: string): InspectError {
-  const f = nativeFailure(err)
+  const f = systemFacts(err)
   if (!f) throw err
   if (f.errno === 'EPERM' || f.errno === 'EACCES') return fail('EPERM', `not permitted to read the network namespace of process ${pid} (${f.syscall}: ${f.errno}): sock_diag must be asked there, which needs CAP_SYS_ADMIN over it (e.g. run with sudo)`)
   return fail(f.errno, `sock_diag in ${where} failed (${f.syscall}: ${f.errno})`)
 }
 
 function keepaliveOf(t: Taken | undefined, row: DiagRow): KeepAliveState {
-  if (t && t.error === null) return { enabled: t.enabled, idle: t.idle, interval: t.interval, count: t.count, userTimeout: t.userTimeout }
+  if (t && t.error === null) return t.keepalive
   // Without the options, the pending timer still tells on from off on an
   // established socket: the keepalive timer runs exactly while keepalive is on
   // and no retransmission is pending.
@@ -113,15 +124,13 @@ function idleOf(t: TcpInfo): number | null {
  */
 export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'auto'): Inspection {
   if (process.platform !== 'linux') throw fail('ERR_TCP_KEEPALIVE_UNSUPPORTED', `inspect works on Linux only (it reads /proc and sock_diag); this is ${process.platform}`)
-  const b = native.binding
-  if (!b) throw fail('ERR_TCP_KEEPALIVE_UNSUPPORTED', `inspect needs the native addon, which did not load: ${capabilities.reason ?? 'unknown reason'}`)
-  if (typeof b.diag !== 'function') throw fail('ERR_TCP_KEEPALIVE_UNSUPPORTED', 'inspect needs a native addon built with its Linux reader; rebuild the package (npm rebuild tcp-keepalive)')
+  const b: ProcessReader = backend.inspect(pid)
   threadCheck(pid)
   let byInode: Map<number, number>
   try {
-    byInode = socketFds(b, pid)
+    byInode = b.socketFds()
   } catch (err) {
-    const f = nativeFailure(err)
+    const f = systemFacts(err)
     if (!f) throw err
     throw procError(pid, Object.assign(new Error(`${f.syscall}: ${f.errno}`), { code: f.errno }))
   }
@@ -133,7 +142,7 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
   if (inodes.length > 0) {
     let rows: Map<number, DiagRow>
     try {
-      rows = dumpTcp(b, sameNs ? '' : `/proc/${pid}/ns/net`, inodes)
+      rows = b.dumpTcp(sameNs ? '' : `/proc/${pid}/ns/net`, inodes)
     } catch (err) {
       throw diagError(pid, err, `the network namespace of process ${pid}`)
     }
@@ -144,14 +153,14 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
   let foreign: number[] = []
   const unmatched = inodes.filter((ino) => !found.has(ino))
   if (unmatched.length > 0) {
-    const kinds = socketKinds(b, pid, unmatched.map((ino) => byInode.get(ino) as number))
+    const kinds = b.socketKinds(unmatched.map((ino) => byInode.get(ino) as number))
     foreign = unmatched.filter((_, i) => kinds[i] === 4 || kinds[i] === 6)
   }
   if (foreign.length > 0) {
     for (const [ns, path] of otherNamespaces(pid, targetNs)) {
       let rows: Map<number, DiagRow>
       try {
-        rows = dumpTcp(b, path, foreign)
+        rows = b.dumpTcp(path, foreign)
       } catch {
         continue // a namespace we may not enter: the socket stays foreign
       }
@@ -175,12 +184,12 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
   const taken = new Map<number, Taken>()
   let takeError: string | null = null
   if (orders.length > 0 && plan) {
-    const attempt = (join: string[]): Taken[] => takeSockets(b, pid, join, orders)
+    const attempt = (join: string[]): Taken[] => b.take(join, orders)
     let results: Taken[] | null = null
     try {
       results = attempt(plan.unsafe === null ? plan.join : [])
     } catch (err) {
-      const f = nativeFailure(err)
+      const f = systemFacts(err)
       if (!f) throw err
       if (f.option === 'cgroup tasks') {
         takeError = `cannot join the target's net_cls/net_prio cgroups to take its sockets without changing them (${f.syscall}: ${f.errno})`

@@ -5,7 +5,7 @@
 // but far from what the bug or Node's defaults give.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error plain ESM helper shared with the demo, no types
-import { capture, createLab, labUnavailable, startClient, startServer } from '../../scripts/lab/lab.mjs'
+import { capture, createLab, labUnavailable, startClient, startServer } from '../harness/lab/lab.mjs'
 
 interface Event {
   event: string

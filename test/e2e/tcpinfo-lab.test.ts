@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error plain ESM helper shared with the demo, no types
-import { CLIENT_IP, createLab, labUnavailable, SERVER_IP, startServer } from '../../scripts/lab/lab.mjs'
+import { CLIENT_IP, createLab, labUnavailable, SERVER_IP, startServer } from '../harness/lab/lab.mjs'
 import { parseSsInfo, type SsInfo } from '../helpers/ss-info'
 import type { TcpInfo } from '../lib'
 
@@ -54,7 +54,7 @@ describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', 
 
   it(`keepaliveProbes counts unanswered probes up to the drop; unacked and retransmits show data stuck in flight`, async () => {
     const spec = { host: SERVER_IP, port: 8080, options: { idle: 1000, interval: 1000, count: COUNT }, giveUpMs: 20_000 }
-    const child = lab.spawn(lab.ns.client, process.execPath, [new URL('../../scripts/lab/tcpinfo-client.mjs', import.meta.url).pathname, JSON.stringify(spec)])
+    const child = lab.spawn(lab.ns.client, process.execPath, [new URL('../harness/lab/tcpinfo-client.mjs', import.meta.url).pathname, JSON.stringify(spec)])
     const events: Event[] = []
     const infos: Info[] = []
     let onEvent: ((e: Event | Info) => void) | null = null

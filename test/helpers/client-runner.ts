@@ -1,4 +1,4 @@
-// Runs scripts/clients/run.mjs under a runtime binary and reads, at each of its
+// Runs test/harness/clients/run.mjs under a runtime binary and reads, at each of its
 // checkpoints, the kernel's options of the connection it names from OUTSIDE
 // that process (its /proc/PID entries, then pidfd_getfd). Also starts the web
 // servers the HTTP clients talk to: each answers with the client's port.
@@ -13,7 +13,7 @@ import { expect } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { childPeeker, makeCertificate, notRun, procObserver, type PeekedState } from './kernel'
 
-export const RUNNER = join(__dirname, '..', '..', 'scripts', 'clients', 'run.mjs')
+export const RUNNER = join(__dirname, '..', 'harness', 'clients', 'run.mjs')
 
 /** What install() is given: none of these is a Node or kernel default. */
 export const OPTS = { idle: 7000, interval: 3000, count: 4, userTimeout: 25_000 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 // The reader runs as a separate process: a tool of the project, shared with the fuzzer.
-const PEEK = join(__dirname, '..', '..', 'scripts', 'observe', 'peek_sockopt.py')
+const PEEK = join(__dirname, '..', 'harness', 'observe', 'peek_sockopt.py')
 
 export interface PeekedState {
   enabled: boolean

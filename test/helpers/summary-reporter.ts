@@ -8,13 +8,15 @@ export default class SummaryReporter implements Reporter {
     let failed = 0
     let skipped = 0
     for (const mod of modules) {
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++
+      let failedHere = 0
       for (const test of mod.children.allTests()) {
         const state = test.result().state
         if (state === 'passed') passed++
-        else if (state === 'failed') failed++
+        else if (state === 'failed') failedHere++
         else skipped++
       }
+      // A file that failed outside its tests (a hook, an import) counts once.
+      failed += mod.state() === 'failed' && failedHere === 0 ? 1 : failedHere
     }
     failed += errors.length
     console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`)

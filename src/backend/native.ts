@@ -1,0 +1,190 @@
+// The native addon as the backend: the only module that knows the addon's
+// value layouts, its sentinels and its error codes. Values cross through one
+// shared Float64Array (no argument conversion per call); failures come back
+// as raw facts and leave as the public errors.
+import { dropTimeRuleError, makeError, systemError } from '../errors'
+import type { KeepAliveState } from '../options'
+import { runtime } from '../runtime'
+import { assertConnected, assertTcp, Kind, kindOf, stateOf, type InternalSocket } from '../socket'
+import type { TcpInfo, TcpState } from '../tcpinfo'
+import { merge, UNSET, type Normalized } from '../values'
+import { loaded, type Addon, type NativeRange, type Target } from './addon'
+import { makeGuard } from './guard'
+import { processReader } from './inspect'
+import type { Backend, BackendCapabilities } from './types'
+
+// addon.slots, in and out of set() and get() (native/addon.cc, enum Slot).
+// Verify: check natively that the socket is TCP (its handle type did not prove it).
+const enum Slot {
+  Verify = 0,
+  Enable = 1,
+  Idle = 2,
+  Interval = 3,
+  Count = 4,
+  UserTimeout = 5,
+}
+/** set(): keep the socket's value. Normalized's UNSET is the same number, so options cross unchanged. */
+const LEAVE: typeof UNSET = -1
+/** get(), tcpInfo(): the OS cannot tell (any negative value). */
+const known = (v: number): number | null => (v < 0 ? null : v)
+
+// tcpInfo() returns these fields in this order (native/sys.h, TcpInfoField);
+const FIELDS = [
+  'state', 'rtt', 'rttVariance', 'rto', 'mss', 'congestionWindow', 'unacked', 'retransmits', 'totalRetransmits',
+  'keepaliveProbes', 'lastDataSent', 'lastDataReceived', 'lastAckReceived', 'bytesSent', 'bytesReceived', 'bytesAcked',
+] as const
+// native/sys.h's TcpState.
+const STATES: readonly TcpState[] = [
+  'closed', 'listen', 'syn-sent', 'syn-received', 'established', 'fin-wait-1', 'fin-wait-2', 'close-wait', 'closing', 'last-ack', 'time-wait',
+]
+
+function tcpInfoFrom(values: Float64Array, offset: number): TcpInfo {
+  const out = {} as Record<(typeof FIELDS)[number], number | null>
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as (typeof FIELDS)[number]] = known(values[offset + i] as number)
+  const state = out.state === null ? null : (STATES[out.state] ?? null)
+  return { ...out, state }
+}
+
+// The addon's error codes (addon.cc, ErrorCode): a positive uvCode is ours, a negative one libuv's errno.
+const NOT_TCP = 1
+const NO_SUCH_SOCKET = 2
+const DROP_TIME = 3
+const WINDOWS_NO_IDLE_READ = 5
+
+function capabilitiesOf(addon: Addon): BackendCapabilities {
+  const c = addon.capabilities
+  const limit = (r: { min: number; max: number }) => Object.freeze({ min: r.min, max: r.max })
+  return Object.freeze({
+    native: true,
+    // The addon names the platforms it knows; any other Unix is what Node calls it.
+    platform: c.platform === '' ? process.platform : c.platform,
+    idle: c.idle.supported,
+    interval: c.interval.supported,
+    count: c.count.supported,
+    userTimeout: c.userTimeout.supported,
+    limits: Object.freeze({
+      idle: limit(c.idle),
+      interval: limit(c.interval),
+      count: limit(c.count),
+      userTimeout: limit(c.userTimeout),
+      dropTime: c.dropTimeMax > 0 ? limit({ min: 0, max: c.dropTimeMax } as NativeRange) : null,
+    }),
+    userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
+    reason: null,
+  })
+}
+
+export function createNative(addon: Addon): Backend {
+  const capabilities = capabilitiesOf(addon)
+  const slots = addon.slots
+  const fdTarget = addon.capabilities.target === 'fd'
+
+  function translate(err: unknown): Error {
+    const e = err as { uvCode?: unknown; syscall?: unknown; option?: unknown }
+    if (typeof e?.uvCode !== 'number') return err as Error
+    if (e.uvCode === NOT_TCP) return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not an IPv4/IPv6 TCP socket')
+    if (e.uvCode === NO_SUCH_SOCKET) return makeError(Error, 'ERR_TCP_KEEPALIVE_SOCKET_NOT_FOUND', "No TCP handle of this event loop matches the socket's endpoints")
+    if (e.uvCode === DROP_TIME) return dropTimeRuleError(capabilities.limits.dropTime?.max ?? 0, capabilities.platform, "with the socket's current values for the options not given")
+    if (e.uvCode === WINDOWS_NO_IDLE_READ) return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', 'This Windows (before 10 1709) cannot read a socket\'s idle time, so "interval" must be given together with "idle"')
+    return systemError(e.uvCode, String(e.syscall), String(e.option))
+  }
+
+  // The OS socket behind `socket`, read from the live handle now (fd numbers
+  // are reused after close, so it is never cached).
+  function targetOf(socket: InternalSocket): Target {
+    assertTcp(socket)
+    assertConnected(socket)
+    const handle = socket._handle as NonNullable<InternalSocket['_handle']>
+    if (fdTarget) {
+      const fd = handle.fd
+      if (typeof fd !== 'number' || fd < 0) {
+        if (runtime === 'deno') throw makeError(Error, 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED', 'Deno does not expose the file descriptor of a net.Socket, so tcp-keepalive cannot reach it in Deno.')
+        throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+      }
+      return fd
+    }
+    const { localAddress, localPort, remoteAddress, remotePort } = socket
+    if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
+      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+    }
+    return [localAddress, localPort, remoteAddress, remotePort]
+  }
+
+  // A handle Node created as TCP is TCP; anything else (TLSWrap, which may sit
+  // on a pipe) is checked natively at the cost of two syscalls.
+  const verify = (socket: InternalSocket): number => (kindOf(socket._handle) === Kind.Tcp ? 0 : 1)
+
+  /** Sets exactly `n` (LEAVE fields kept by the kernel); records nothing. */
+  function write(socket: InternalSocket, n: Normalized, target: Target = targetOf(socket)): void {
+    slots[Slot.Verify] = verify(socket)
+    slots[Slot.Enable] = n.enable
+    slots[Slot.Idle] = n.idle
+    slots[Slot.Interval] = n.interval
+    slots[Slot.Count] = n.count
+    slots[Slot.UserTimeout] = n.userTimeout
+    try {
+      addon.set(target)
+    } catch (err) {
+      throw translate(err)
+    }
+  }
+
+  function read(socket: InternalSocket): KeepAliveState {
+    const target = targetOf(socket)
+    slots[Slot.Verify] = verify(socket)
+    try {
+      addon.get(target)
+    } catch (err) {
+      throw translate(err)
+    }
+    const enable = slots[Slot.Enable] as number
+    return {
+      enabled: enable < 0 ? null : enable === 1,
+      idle: known(slots[Slot.Idle] as number),
+      interval: known(slots[Slot.Interval] as number),
+      count: known(slots[Slot.Count] as number),
+      userTimeout: known(slots[Slot.UserTimeout] as number),
+    }
+  }
+
+  const guard = makeGuard({ write, read })
+
+  return {
+    capabilities,
+    ready: (socket) => socket._handle !== null && !socket.connecting,
+    set(socket, n) {
+      const target = targetOf(socket)
+      const state = stateOf(socket)
+      // Before the values: guard() never throws, so a call refused here has changed nothing.
+      if (!state.applied) guard(socket)
+      // Windows may have to set idle and interval together (SIO_KEEPALIVE_VALS)
+      // without being able to read the one not given: hand it everything we set.
+      write(socket, fdTarget ? n : merge(state, n), target)
+      state.enable = n.enable
+      if (n.idle !== LEAVE) state.idle = n.idle
+      if (n.interval !== LEAVE) state.interval = n.interval
+      if (n.count !== LEAVE) state.count = n.count
+      if (n.userTimeout !== LEAVE) state.userTimeout = n.userTimeout
+      state.applied = true
+    },
+    get: read,
+    tcpInfo(socket) {
+      const target = targetOf(socket)
+      try {
+        return tcpInfoFrom(addon.tcpInfo(target, verify(socket) === 1), 0)
+      } catch (err) {
+        const e = translate(err)
+        // The OS (FreeBSD, Windows before 10 1703, Wine) has no such call.
+        if ((e as { code?: unknown }).code === 'ENOSYS') throw makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `getTcpInfo is not supported by this ${capabilities.platform} system (${e.message})`)
+        throw e
+      }
+    },
+    inspect(pid) {
+      return processReader(addon, pid, tcpInfoFrom)
+    },
+  }
+}
+
+/** The addon's backend, or null (with loaded.reason) where it did not load. */
+export const native: Backend | null = loaded.addon === null ? null : createNative(loaded.addon)
+export const nativeReason: string | null = loaded.reason

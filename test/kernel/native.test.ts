@@ -1,0 +1,180 @@
+// The addon's own contract, below the TypeScript layer: the order of the
+// syscalls it makes, what its raw binding refuses before any syscall, the
+// drop-time rule, and Worker.terminate() at any point.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { harness } from '../helpers/paths'
+import { peekSockopt } from '../helpers/kernel'
+import { fdOf, tcpPair } from '../helpers/sockets'
+import { capabilities, getKeepAlive, setKeepAlive } from '../lib'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const require = createRequire(import.meta.url)
+interface Raw {
+  slots: Float64Array
+  set(target?: unknown): void
+  get(target?: unknown): void
+}
+const raw = (require('node-gyp-build') as (dir: string) => Raw)(root)
+
+const strace = (() => {
+  const r = spawnSync('strace', ['-f', '-o', '/dev/null', 'true'])
+  if (r.error) return 'strace is not installed'
+  if (r.status !== 0) return `strace cannot trace here (${String(r.stderr).trim().split('\n')[0]})`
+  return null
+})()
+if (strace) console.log(`observer check not run: ${strace}`)
+
+// Runs `body` (CommonJS, with `pkg`, `raw`, `mark(name)` and a connected
+// `client` in scope) under strace; returns the socket calls on the client's
+// fd between each pair of marks.
+function traced(body: string): Record<string, string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'tka-strace-'))
+  try {
+    const script = join(dir, 'child.cjs')
+    writeFileSync(
+      script,
+      `const net = require('node:net')
+const fs = require('node:fs')
+const pkg = require(${JSON.stringify(join(root, 'dist', 'cjs', 'index.js'))})
+const raw = require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(root)})
+let client
+const mark = (name) => fs.writeSync(2, 'MARK ' + name + ' ' + client._handle.fd + '\\n')
+const server = net.createServer().listen(0, '127.0.0.1', () => {
+  client = net.connect(server.address().port, '127.0.0.1', () => {
+    ${body}
+    mark('end')
+    client.destroy()
+    server.close()
+  })
+})
+`,
+    )
+    const log = join(dir, 'trace')
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=setsockopt,getsockopt,getsockname,write', '-o', log, process.execPath, script], { encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    const out: Record<string, string[]> = {}
+    let section: string | null = null
+    let fd = -1
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      const m = /write\(2, "MARK (\w+) (\d+)\\n"/.exec(line)
+      if (m) {
+        section = m[1] as string
+        fd = Number(m[2])
+        out[section] = []
+        continue
+      }
+      const call = /(setsockopt|getsockopt|getsockname)\((\d+), ([A-Z_]+), ([A-Z_]+|\d+)/.exec(line)
+      if (section && call && Number(call[2]) === fd) (out[section] as string[]).push(`${call[1]} ${call[4]}`)
+      if (section && call && Number(call[2]) !== fd) (out[section] as string[]).push(`${call[1]} on fd ${call[2]}`)
+    }
+    return out
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe.skipIf(process.platform !== 'linux' || !capabilities.native)('syscalls (strace)', () => {
+  it.skipIf(strace !== null)('SO_KEEPALIVE is switched on before the timings are set', () => {
+    const calls = traced(`mark('set'); pkg.setKeepAlive(client, { idle: 5000, interval: 2000, count: 3, userTimeout: 9000 })`)
+    // macOS starts its per-socket idle timer only if keepalive is already on; one order for every OS.
+    expect(calls.set).toEqual(['setsockopt SO_KEEPALIVE', 'setsockopt TCP_KEEPIDLE', 'setsockopt TCP_KEEPINTVL', 'setsockopt TCP_KEEPCNT', 'setsockopt TCP_USER_TIMEOUT'])
+  })
+
+  it.skipIf(strace !== null)('the raw binding makes no syscall before its target and slots are valid', () => {
+    const calls = traced(`
+mark('refused')
+const bad = [undefined, 'x', -1, 1.5, NaN, Infinity, 2 ** 31, {}, [client._handle.fd]]
+const errors = []
+for (const target of bad) {
+  raw.slots.set([0, 1, 1000, -1, -1, -1])
+  try { raw.set(target) } catch (e) { errors.push(e.code) }
+  try { raw.get(target) } catch (e) { errors.push(e.code) }
+}
+try { raw.slots.set([0, 1, 1000, -1, -1, -1]); raw.set() } catch (e) { errors.push(e.code) }
+for (const slots of [[0, 1, NaN, -1, -1, -1], [0, 1, 1000.5, -1, -1, -1], [0, 1, Infinity, -1, -1, -1], [0, 1, -1, -1, 128, -1], [0, 2, -1, -1, -1, -1], [0, 1, -2, -1, -1, -1], [0.5, 1, -1, -1, -1, -1], [NaN, 1, -1, -1, -1, -1]]) {
+  raw.slots.set(slots)
+  try { raw.set(client._handle.fd) } catch (e) { errors.push(e.code) }
+}
+if (errors.length !== 2 * bad.length + 1 + 8) throw new Error('not every bad call threw: ' + errors.join())
+mark('valid')
+raw.slots.set([0, 1, 7000, -1, -1, -1])
+raw.set(client._handle.fd)
+`)
+    // Not even on fd 0 (what a missing target used to become) or any other fd.
+    expect(calls.refused).toEqual([])
+    expect(calls.valid).toEqual(['setsockopt SO_KEEPALIVE', 'setsockopt TCP_KEEPIDLE'])
+  })
+})
+
+describe.skipIf(!capabilities.native)('raw binding', () => {
+  it('refuses hostile targets and slots with a code, and leaves the socket as it was', async () => {
+    const p = await tcpPair()
+    setKeepAlive(p.client, { idle: 4000 })
+    const fd = fdOf(p.client)
+    const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fd
+    for (const t of [undefined, null, 'x', -1, 0.5, NaN, Infinity, 2 ** 31, {}, [], Symbol('s'), 10n]) {
+      raw.slots.set([0, 1, 9000, -1, -1, -1])
+      expect(() => raw.set(t), String(t)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    }
+    for (const bad of [NaN, Infinity, -Infinity, 1000.5, -2, 0, 2 ** 53, Number.MAX_VALUE]) {
+      raw.slots.set([0, 1, bad, -1, -1, -1])
+      expect(() => raw.set(target), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+      raw.slots.set([0, 1, -1, -1, bad, -1])
+      expect(() => raw.set(target), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    }
+    // verify and enable are flags: 0 and 1 (enable also -1 = leave), nothing else.
+    for (const bad of [NaN, Infinity, 2, -2, 0.5]) {
+      raw.slots.set([bad, 1, -1, -1, -1, -1])
+      expect(() => raw.set(target), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+      raw.slots.set([0, bad, -1, -1, -1, -1])
+      expect(() => raw.set(target), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    }
+    expect(getKeepAlive(p.client)).toMatchObject({ idle: 4000 })
+    const seen = peekSockopt(fd)
+    if (seen) expect(seen).toMatchObject({ idle: 4000 })
+  })
+
+  it('reads "unknown" and "leave" as different values', async () => {
+    const p = await tcpPair()
+    raw.slots.set([0, -1, -1, -1, -1, -1])
+    raw.get(process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client))
+    // Every value Linux reports is a real one; none may come back as "leave".
+    for (const v of raw.slots.subarray(1)) expect(v).not.toBe(-1)
+  })
+})
+
+describe('drop-time rule', () => {
+  const rule = capabilities.limits.dropTime
+  it.skipIf(rule !== null)('has no combined bound here (separate timers)', () => {
+    // Linux: idle, then count probes interval apart, each on its own timer; the
+    // largest of each together is accepted.
+    if (process.platform !== 'linux' || !capabilities.native) return
+    expect(capabilities.limits.dropTime).toBeNull()
+  })
+  it.skipIf(rule === null)('refuses idle + count x interval beyond limits.dropTime.max, naming all three', async () => {
+    const max = (rule as { max: number }).max
+    const p = await tcpPair()
+    expect(() => setKeepAlive(p.client, { idle: 30_000, interval: 86_400_000, count: 50 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringMatching(/"idle", "interval" and "count".*idle \+ count x interval.*<= \d+ ms/) }),
+    )
+    setKeepAlive(p.client, { idle: 1000, interval: 1000, count: 1 })
+    // Partial: judged against the socket's current idle and count.
+    expect(() => setKeepAlive(p.client, { interval: capabilities.limits.interval.max })).not.toThrow()
+    expect(() => setKeepAlive(p.client, { count: 10, interval: Math.floor(max / 10 / 1000) * 1000 + 1000 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+  })
+})
+
+describe.skipIf(!capabilities.native)('worker termination', () => {
+  it('workers terminated during load and during failing native calls leave the process alive', () => {
+    const r = spawnSync(process.execPath, [join(harness, 'stress', 'terminate.mjs'), '--workers', '16'], { encoding: 'utf8', timeout: 60_000 })
+    expect(r.signal, r.stderr).toBeNull()
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/16 workers terminated during load, 16 during failing native calls.*process alive/)
+  }, 70_000)
+})

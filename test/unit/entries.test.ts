@@ -1,0 +1,13 @@
+// The package's ESM and CJS entries, loaded in this process.
+import { describe, expect, it } from 'vitest'
+
+describe('entries', () => {
+  it('the default import carries every named export, the same functions', async () => {
+    const esm = (await import('../../dist/esm/index.mjs')) as Record<string, unknown> & { default: Record<string, unknown> }
+    const named = Object.keys(esm).filter((k) => k !== 'default').sort()
+    expect(Object.keys(esm.default).sort()).toEqual(named)
+    for (const k of named) expect(esm.default[k]).toBe(esm[k])
+    const cjs = require('../../dist/cjs/index.js') as { default: unknown; install: unknown }
+    expect(cjs.default).toBe(esm.default)
+  })
+})
