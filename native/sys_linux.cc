@@ -312,13 +312,17 @@ bool JoinCgroup(const std::string& tasks, Failure* fail) {
   return true;
 }
 
+// The caller matched the copy's inode with a socket it knows is TCP (from
+// sock_diag, or from its protocol name), so only a socket read for its
+// addresses needs its family.
 void ReadTaken(int s, const TakeOrder& order, TakeResult* r) {
   int domain = 0, protocol = 0;
   socklen_t len = sizeof domain;
-  if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
-      (len = sizeof protocol,
-       getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &protocol, &len)) != 0 ||
-      (domain != AF_INET && domain != AF_INET6) || protocol != IPPROTO_TCP) {
+  if (order.want_info &&
+      (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+       (len = sizeof protocol,
+        getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &protocol, &len)) != 0 ||
+       (domain != AF_INET && domain != AF_INET6) || protocol != IPPROTO_TCP)) {
     r->code = kNotTcp;
     return;
   }
