@@ -4,11 +4,11 @@
 // (idle, interval, count, user timeout) from a copy taken with pidfd_getfd,
 // only where receiving it provably writes back the cgroup classification it
 // already has (cgroups.ts). Nothing is ever set on the target's sockets.
-import { readdirSync, statSync } from 'node:fs'
 import { backend, type DiagRow, type ProcessReader, type TakeOrder, type Taken } from '../backend'
 import type { KeepAliveState } from '../options'
 import type { TcpInfo, TcpState } from '../tcpinfo'
 import { cgroupPlan, classidKept } from './cgroups'
+import { nsInode, otherNamespaces } from './namespaces'
 import { fail, permissionError, procError, threadCheck, type InspectError } from './failures'
 
 export type { InspectError }
@@ -68,31 +68,6 @@ function systemFacts(err: unknown): { errno: string; syscall: string; option: st
   const e = err as { code?: unknown; syscall?: unknown; option?: unknown }
   if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') return null
   return { errno: e.code, syscall: e.syscall, option: String(e.option ?? '') }
-}
-
-function nsInode(path: string): number | null {
-  try {
-    return statSync(path).ino
-  } catch {
-    return null
-  }
-}
-
-// Network namespaces the target's threads sit in, and ours: where sockets it
-// received or kept across setns usually live.
-function otherNamespaces(pid: number, targetNs: number | null): Map<number, string> {
-  const out = new Map<number, string>()
-  const own = nsInode('/proc/thread-self/ns/net')
-  let tasks: string[] = []
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`)
-  } catch {}
-  for (const tid of tasks) {
-    const ino = nsInode(`/proc/${pid}/task/${tid}/ns/net`)
-    if (ino !== null && ino !== targetNs && !out.has(ino)) out.set(ino, ino === own ? '' : `/proc/${pid}/task/${tid}/ns/net`)
-  }
-  if (own !== null && own !== targetNs) out.set(own, '')
-  return out
 }
 
 function diagError(pid: number, err: unknown, where: string): InspectError {
@@ -212,6 +187,7 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
   for (const [ino, { row, netns }] of found) {
     if (row.state === 'listen') continue
     const t = taken.get(ino)
+    if (t?.error === 'gone') continue // closed between the listing and the copy
     const keepalive = keepaliveOf(t, row)
     out.push({
       fd: byInode.get(ino) as number,

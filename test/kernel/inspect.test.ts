@@ -5,7 +5,7 @@
 // reader (peek_sockopt.py over pidfd_getfd), against the kernel.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -194,6 +194,13 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     const r = run('inspect', String(gone.pid))
     expect(r.status).toBe(1)
     expect(r.stderr).toBe(`tcp-keepalive inspect: no such process: ${gone.pid}\n`)
+  })
+
+  it('a thread id: says whose thread it is and what to run instead, exit 1', () => {
+    const tid = readdirSync(`/proc/${child.pid}/task`).map(Number).find((t) => t !== child.pid)
+    expect(tid).toBeDefined()
+    const r = run('inspect', String(tid))
+    expect(r).toEqual({ status: 1, stdout: '', stderr: `tcp-keepalive inspect: ${tid} is a thread of process ${child.pid}, not a process; its sockets are the process's: tcp-keepalive inspect ${child.pid}\n` })
   })
 
   it.runIf(process.getuid?.() === 0)('the same unprivileged user may inspect its own process', async () => {
