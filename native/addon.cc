@@ -339,7 +339,7 @@ enum DiagField {
 // whether a socket row was filled.
 enum TakeField {
   kTakeCode, kTakeOptions, kTakeNetns = kTakeOptions + tka::kOptions,
-  kTakeHasSocket, kTakeStride
+  kTakeHasSocket, kTakeHasInfo, kTakeStride
 };
 
 bool Doubles(Call& c, napi_value v, const double** data, size_t* n) {
@@ -457,13 +457,16 @@ napi_value SocketKinds(napi_env env, napi_callback_info info) {
   return DoubleArray(c, out.data(), n);
 }
 
-// diag(netnsPath, inodes) -> [rows, addresses]
+// diag(netnsPath, inodes, withInfo) -> [rows, addresses]
 napi_value Diag(napi_env env, napi_callback_info info) {
   Call c(env, info);
   std::string netns;
   const double* wanted = nullptr;
   size_t n = 0;
-  if (!c.ok() || !Text(c, c.arg(0), &netns) || !Doubles(c, c.arg(1), &wanted, &n))
+  bool with_info = false;
+  if (!c.ok() || !Text(c, c.arg(0), &netns) ||
+      !Doubles(c, c.arg(1), &wanted, &n) ||
+      !c.Check(napi_get_value_bool(env, c.arg(2), &with_info)))
     return nullptr;
   std::vector<uint64_t> inodes(n);
   for (size_t i = 0; i < n; i++)
@@ -471,7 +474,8 @@ napi_value Diag(napi_env env, napi_callback_info info) {
   std::sort(inodes.begin(), inodes.end());
   std::vector<tka::DiagSocket> found;
   tka::Failure fail;
-  if (!tka::DiagTcp(netns.c_str(), inodes.data(), inodes.size(), &found, &fail)) {
+  if (!tka::DiagTcp(netns.c_str(), inodes.data(), inodes.size(), with_info,
+                    &found, &fail)) {
     c.Fail(fail);
     return nullptr;
   }
@@ -482,7 +486,8 @@ napi_value Diag(napi_env env, napi_callback_info info) {
   return List(c, {DoubleArray(c, rows.data(), rows.size()), Bytes(c, addrs)});
 }
 
-// take(pid, cgroup tasks files joined by '\n', [fd, inode, wantInfo]*)
+// take(pid, cgroup tasks files joined by '\n', [fd, inode, flags]*); flags:
+// 1 want_info, 2 want_tcp_info
 //   -> [results (kTakeStride each), rows, addresses]
 napi_value Take(napi_env env, napi_callback_info info) {
   Call c(env, info);
@@ -508,7 +513,9 @@ napi_value Take(napi_env env, napi_callback_info info) {
         !Whole(c, flat[i * 3 + 1], 9007199254740991.0, &orders[i].inode))
       return nullptr;
     orders[i].fd = static_cast<int64_t>(fd);
-    orders[i].want_info = flat[i * 3 + 2] != 0;
+    const double flags = flat[i * 3 + 2];
+    orders[i].want_info = flags == 1 || flags == 3;
+    orders[i].want_tcp_info = flags == 2 || flags == 3;
   }
   std::vector<tka::TakeResult> results;
   tka::Failure fail;
@@ -527,7 +534,8 @@ napi_value Take(napi_env env, napi_callback_info info) {
       o[kTakeOptions + k] = static_cast<double>(r.have.v[k]);
     o[kTakeNetns] = static_cast<double>(r.netns);
     o[kTakeHasSocket] = r.has_socket ? 1 : 0;
-    if (r.has_socket) PutSocket(r.socket, &rows[i * kDiagStride], &addrs[i * 32]);
+    o[kTakeHasInfo] = r.has_info ? 1 : 0;
+    if (r.has_socket || r.has_info) PutSocket(r.socket, &rows[i * kDiagStride], &addrs[i * 32]);
   }
   return List(c, {DoubleArray(c, out.data(), out.size()),
                   DoubleArray(c, rows.data(), rows.size()), Bytes(c, addrs)});

@@ -231,8 +231,9 @@ struct DiagSocket {
 
 // The TCP sockets of the network namespace at netns_path ("": the caller's)
 // whose inode is in `wanted` (sorted ascending; nullptr: all of them).
+// with_info: also TCP_INFO (else DiagSocket::info stays unknown).
 bool DiagTcp(const char* netns_path, const uint64_t* wanted, size_t n_wanted,
-             std::vector<DiagSocket>* out, Failure* fail);
+             bool with_info, std::vector<DiagSocket>* out, Failure* fail);
 
 // The descriptors of process pid that are sockets, with each one's inode.
 bool SocketFds(int64_t pid, std::vector<std::pair<int64_t, uint64_t>>* out,
@@ -246,12 +247,14 @@ struct TakeOrder {
   int64_t fd = -1;
   uint64_t inode = 0;
   bool want_info = false;  // also TCP_INFO, addresses and the netns
+  bool want_tcp_info = false;  // also TCP_INFO
 };
 struct TakeResult {
   int code = 0;  // 0, kNotFound (fd reused), kNotTcp, or a negative errno
   const char* syscall = "";
   Settings have{kUnknown};
   bool has_socket = false;  // want_info and read: socket is filled
+  bool has_info = false;    // socket.info was read
   DiagSocket socket;
   uint64_t netns = 0;  // inode of the socket's network namespace, 0 unknown
 };

@@ -172,7 +172,7 @@ int DiagSocketIn(const char* netns_path, Failure* fail) {
   return s;
 }
 
-bool SendDump(int nl, int family, Failure* fail) {
+bool SendDump(int nl, int family, bool with_info, Failure* fail) {
   struct {
     nlmsghdr nlh;
     inet_diag_req_v2 req;
@@ -187,7 +187,10 @@ bool SendDump(int nl, int family, Failure* fail) {
   msg.req.idiag_states = ~((1U << 6) | (1U << 12));
   // INET_DIAG_TCLASS also brings INET_DIAG_CLASS_ID (whose own bit does not
   // fit in the 8-bit mask).
-  msg.req.idiag_ext = (1 << (INET_DIAG_INFO - 1)) | (1 << (INET_DIAG_TCLASS - 1));
+  // TCP_INFO costs the kernel a lock and a fill per socket, of every socket
+  // in the namespace: asked only when the caller reads it from no copy.
+  msg.req.idiag_ext = (with_info ? 1 << (INET_DIAG_INFO - 1) : 0) |
+                      (1 << (INET_DIAG_TCLASS - 1));
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   iovec iov{&msg, sizeof msg};
@@ -332,12 +335,13 @@ void ReadTaken(int s, const TakeOrder& order, TakeResult* r) {
     r->syscall = f.syscall;
     return;
   }
+  DiagSocket& d = r->socket;
+  if (order.want_info || order.want_tcp_info)
+    r->has_info = ReadTcpInfo(s, &d.info, &f);
   if (!order.want_info) return;
   r->has_socket = true;
-  DiagSocket& d = r->socket;
   d.inode = order.inode;
   d.family = domain == AF_INET6 ? 6 : 4;
-  if (!ReadTcpInfo(s, &d.info, &f)) d.info = TcpInfo();
   d.state = static_cast<int>(d.info.v[kInfoState]);
   sockaddr_storage a{};
   socklen_t alen = sizeof a;
@@ -369,11 +373,11 @@ void ReadTaken(int s, const TakeOrder& order, TakeResult* r) {
 
 
 bool DiagTcp(const char* netns_path, const uint64_t* wanted, size_t n_wanted,
-             std::vector<DiagSocket>* out, Failure* fail) {
+             bool with_info, std::vector<DiagSocket>* out, Failure* fail) {
   Fd nl(DiagSocketIn(netns_path, fail));
   if (nl.get() < 0) return false;
   for (int family : {AF_INET, AF_INET6}) {
-    if (!SendDump(nl.get(), family, fail)) return false;
+    if (!SendDump(nl.get(), family, with_info, fail)) return false;
     if (!ReadDump(nl.get(), wanted, n_wanted, out, fail)) {
       // A kernel without IPv6 refuses that family's dump; IPv4 is complete.
       if (family == AF_INET6 && fail->code == -ENOENT) return true;

@@ -7,6 +7,7 @@
 // call alone, and `ss -tanoi` (every TCP socket of the namespace, with
 // TCP_INFO and timers: the target's and the server's ends).
 // Linux, root: node scripts/bench/inspect.mjs [--sockets 20000] [--runs 5]
+// [--other-cli PATH]: also time another build's bin (e.g. an older checkout's).
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { openSync } from 'node:fs'
@@ -23,6 +24,7 @@ const flag = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf
 const hardLimit = Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || Infinity
 const SOCKETS = Math.min(flag('--sockets', 20_000), hardLimit - 64)
 const RUNS = flag('--runs', 5)
+const otherCli = args.includes('--other-cli') ? args[args.indexOf('--other-cli') + 1] : null
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 if (process.platform !== 'linux' || process.getuid?.() !== 0) {
@@ -93,6 +95,7 @@ rows = JSON.parse(spawnSync(process.execPath, [cli, 'inspect', String(target.pid
 const { inspect } = createRequire(import.meta.url)(join(root, 'dist', 'cjs', 'cli', 'inspect.js'))
 const call = time(() => inspect(target.pid, 350_000, 'auto'))
 const table = time(() => run(process.execPath, [cli, 'inspect', String(target.pid)], [0, 3, 4]))
+const other = otherCli ? time(() => run(process.execPath, [otherCli, 'inspect', String(target.pid), '--json'], [0, 3, 4])) : null
 if (rows !== SOCKETS) throw new Error(`inspect listed ${rows} connections, the target holds ${SOCKETS}`)
 
 const pad = (s, n) => String(s).padEnd(n)
@@ -103,4 +106,5 @@ for (const [what, ms] of [
   ['tcp-keepalive inspect PID --json (new process)', command],
   ['tcp-keepalive inspect PID (table, new process)', table],
   ['inspect() call alone', call],
+  ...(other === null ? [] : [[`${otherCli} --json`, other]]),
 ]) console.log(`${pad(what, 46)}${pad(ms.toFixed(0), 10)}${(ms / ss).toFixed(2)}x`)

@@ -31,7 +31,7 @@ export interface Addon {
   /** Linux only (layouts in inspect.ts). */
   socketFds?(pid: number): Float64Array
   socketKinds?(pid: number, fds: Float64Array): Float64Array
-  diag?(netnsPath: string, inodes: Float64Array): [Float64Array, Uint8Array]
+  diag?(netnsPath: string, inodes: Float64Array, withInfo: boolean): [Float64Array, Uint8Array]
   take?(pid: number, join: string, orders: Float64Array): [Float64Array, Float64Array, Uint8Array]
 }
 

@@ -8,7 +8,7 @@ import type { DiagRow, ProcessReader, TakeOrder, Taken } from './types'
 
 const STRIDE = 10 + 16
 const OPTIONS = 5
-const TAKE_STRIDE = 1 + OPTIONS + 2
+const TAKE_STRIDE = 1 + OPTIONS + 3
 // native/sys.h's TcpState.
 const STATES: readonly TcpState[] = [
   'closed', 'listen', 'syn-sent', 'syn-received', 'established', 'fin-wait-1', 'fin-wait-2', 'close-wait', 'closing', 'last-ack', 'time-wait',
@@ -76,8 +76,8 @@ export function processReader(addon: Addon, pid: number, tcpInfoFrom: TcpInfoFro
     socketKinds(fds) {
       return Array.from(translated(() => socketKinds(pid, Float64Array.from(fds))))
     },
-    dumpTcp(netnsPath, inodes) {
-      const [rows, addrs] = translated(() => diag(netnsPath, Float64Array.from(inodes)))
+    dumpTcp(netnsPath, inodes, withInfo) {
+      const [rows, addrs] = translated(() => diag(netnsPath, Float64Array.from(inodes), withInfo))
       const out = new Map<number, DiagRow>()
       for (let i = 0; i < rows.length / STRIDE; i++) {
         const row = rowAt(rows, addrs, i, tcpInfoFrom)
@@ -87,7 +87,7 @@ export function processReader(addon: Addon, pid: number, tcpInfoFrom: TcpInfoFro
     },
     take(join, orders: TakeOrder[]) {
       const flat = new Float64Array(orders.length * 3)
-      orders.forEach((o, i) => flat.set([o.fd, o.inode, o.wantInfo ? 1 : 0], i * 3))
+      orders.forEach((o, i) => flat.set([o.fd, o.inode, (o.wantInfo ? 1 : 0) | (o.wantTcpInfo ? 2 : 0)], i * 3))
       const [res, rows, addrs] = translated(() => take(pid, join.join('\n'), flat))
       return orders.map((_, i): Taken => {
         const r = res.subarray(i * TAKE_STRIDE, (i + 1) * TAKE_STRIDE)
@@ -100,6 +100,7 @@ export function processReader(addon: Addon, pid: number, tcpInfoFrom: TcpInfoFro
           keepalive: { enabled: enable === null ? null : enable === 1, idle: v(1), interval: v(2), count: v(3), userTimeout: v(4) },
           netns: (r[1 + OPTIONS] as number) > 0 ? (r[1 + OPTIONS] as number) : null,
           row: r[2 + OPTIONS] === 1 ? rowAt(rows, addrs, i, tcpInfoFrom) : null,
+          tcpInfo: r[3 + OPTIONS] === 1 ? tcpInfoFrom(rows, i * STRIDE + 10) : null,
         }
       })
     },

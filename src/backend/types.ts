@@ -32,6 +32,8 @@ export interface TakeOrder {
   inode: number
   /** Also read what sock_diag would have: addresses, TCP_INFO, the socket's namespace. */
   wantInfo: boolean
+  /** Also read TCP_INFO. */
+  wantTcpInfo: boolean
 }
 
 export interface Taken {
@@ -42,6 +44,8 @@ export interface Taken {
   netns: number | null
   /** With wantInfo: what the copy reports. */
   row: DiagRow | null
+  /** With wantInfo or wantTcpInfo: the copy's TCP_INFO. */
+  tcpInfo: TcpInfo | null
 }
 
 /**
@@ -53,8 +57,8 @@ export interface ProcessReader {
   socketFds(): Map<number, number>
   /** Per descriptor: 4 or 6 (TCP), 0 (another kind of socket), a negative errno. */
   socketKinds(fds: number[]): number[]
-  /** The TCP sockets among `inodes` in the network namespace at netnsPath ('' = the caller's). */
-  dumpTcp(netnsPath: string, inodes: number[]): Map<number, DiagRow>
+  /** The TCP sockets among `inodes` in the network namespace at netnsPath ('' = the caller's); withInfo: with TCP_INFO (else all null). */
+  dumpTcp(netnsPath: string, inodes: number[], withInfo: boolean): Map<number, DiagRow>
   /** Takes and reads each ordered socket from a thread that first joins the cgroups whose tasks files are in `join`. */
   take(join: string[], orders: TakeOrder[]): Taken[]
 }

@@ -114,10 +114,15 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
   const targetNs = nsInode(`/proc/${pid}/ns/net`)
   const sameNs = targetNs !== null && targetNs === nsInode('/proc/thread-self/ns/net')
   const found = new Map<number, { row: DiagRow; netns: number | null }>()
+  // Copies, only where receiving one writes back the classification it has;
+  // TCP_INFO is then read on the copy, sparing sock_diag's fill of every socket.
+  const plan = mode === 'never' ? null : cgroupPlan(pid)
+  const copies = plan !== null && (plan.unsafe === null || mode === 'always')
+  const nsPath = sameNs ? '' : `/proc/${pid}/ns/net`
   if (inodes.length > 0) {
     let rows: Map<number, DiagRow>
     try {
-      rows = b.dumpTcp(sameNs ? '' : `/proc/${pid}/ns/net`, inodes)
+      rows = b.dumpTcp(nsPath, inodes, !copies)
     } catch (err) {
       throw diagError(pid, err, `the network namespace of process ${pid}`)
     }
@@ -135,7 +140,7 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
     for (const [ns, path] of otherNamespaces(pid, targetNs)) {
       let rows: Map<number, DiagRow>
       try {
-        rows = b.dumpTcp(path, foreign)
+        rows = b.dumpTcp(path, foreign, true)
       } catch {
         continue // a namespace we may not enter: the socket stays foreign
       }
@@ -144,17 +149,15 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
     foreign = foreign.filter((ino) => !found.has(ino))
   }
 
-  // Copies, only where receiving one writes back the classification it has.
-  const plan = mode === 'never' ? null : cgroupPlan(pid)
   const orders: TakeOrder[] = []
   let skippedClassid = 0
-  if (plan && (plan.unsafe === null || mode === 'always')) {
+  if (plan && copies) {
     for (const [ino, { row }] of found) {
       if (row.state === 'listen') continue
       if (mode === 'auto' && !classidKept(row.classid, plan.classid)) skippedClassid++
-      else orders.push({ fd: byInode.get(ino) as number, inode: ino, wantInfo: false })
+      else orders.push({ fd: byInode.get(ino) as number, inode: ino, wantInfo: false, wantTcpInfo: true })
     }
-    for (const ino of foreign) orders.push({ fd: byInode.get(ino) as number, inode: ino, wantInfo: true })
+    for (const ino of foreign) orders.push({ fd: byInode.get(ino) as number, inode: ino, wantInfo: true, wantTcpInfo: true })
   }
   const taken = new Map<number, Taken>()
   let takeError: string | null = null
@@ -176,6 +179,9 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
     }
     if (results) orders.forEach((o, i) => taken.set(o.inode, results[i] as Taken))
   }
+  // TCP_INFO of the target namespace's sockets no copy gave, from sock_diag.
+  const noInfo = copies ? [...found].filter(([ino, f]) => f.netns === targetNs && f.row.state !== 'listen' && !taken.get(ino)?.tcpInfo).map(([ino]) => ino) : []
+  if (noInfo.length > 0) for (const [ino, row] of b.dumpTcp(nsPath, noInfo, true)) found.set(ino, { row, netns: targetNs })
   if (mode === 'never') notes.push('keepalive options not read (--options never): on/off is inferred from the keepalive timer where it shows')
   else if (plan?.unsafe && mode === 'auto') notes.push(`keepalive options not read: ${plan.unsafe}, so taking a socket could change its cgroup classification (--options always reads them anyway)`)
   else if (takeError) notes.push(`keepalive options not read: ${takeError}`)
@@ -189,14 +195,15 @@ export function inspect(pid: number, idleLimitMs: number, mode: OptionsMode = 'a
     const t = taken.get(ino)
     if (t?.error === 'gone') continue // closed between the listing and the copy
     const keepalive = keepaliveOf(t, row)
+    const tcpInfo = t?.tcpInfo ?? row.tcpInfo
     out.push({
       fd: byInode.get(ino) as number,
       local: row.local,
       remote: row.remote,
       state: row.state,
       keepalive,
-      tcpInfo: row.tcpInfo,
-      idle: idleOf(row.tcpInfo),
+      tcpInfo,
+      idle: idleOf(tcpInfo),
       age: null,
       keepaliveTimer: row.timer === TIMER_KEEPALIVE ? row.timerMs : null,
       netns,
