@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-// Three tiers, run in this order by `npm test` (groupOrder), each on its own by
-// `npm run test:unit|test:kernel|test:e2e`:
+// Three tiers, each on its own by `npm run test:unit|test:kernel|test:e2e`.
+// `npm test` runs unit beside kernel (unit touches nothing kernel-wide), then
+// e2e alone (groupOrder):
 //   unit    in-process: pure modules and round trips through the public API;
 //           no child process, no root, no outside observer; any OS.
 //   kernel  loopback sockets read back by observers outside this process
@@ -18,7 +19,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // Nothing here touches kernel-wide state, so files share the cores.
+          // Nothing here touches kernel-wide state, so files share the cores,
+          // and the tier runs beside the kernel tier.
           pool: 'threads',
           sequence: { groupOrder: 0 },
         },
@@ -32,7 +34,7 @@ export default defineConfig({
           // file at a time, each in its own process.
           pool: 'forks',
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -42,7 +44,7 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           pool: 'forks',
           fileParallelism: false,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 1 },
         },
       },
     ],

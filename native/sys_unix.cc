@@ -7,7 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#if defined(__FreeBSD__)
+#if defined(__FreeBSD__) || defined(__APPLE__)
 #include <sys/sysctl.h>
 #include <sys/types.h>
 #endif
@@ -51,10 +51,11 @@ constexpr int kCountOption = -1;
 constexpr int64_t kMaxSeconds = 32767;
 constexpr int64_t kMaxCount = 127;
 #else
-// BSD kernels store seconds * hz (XNU: seconds * 1000) in an int, so the
-// largest whole-second value this package passes is INT_MAX / 1000 s
-// (2 147 483 s). That cap is ours, chosen so no kernel multiplication can
-// overflow; FreeBSD with hz > 1000 lowers it further (Probe).
+// This package's cap, not the kernels': INT_MAX / 1000 s (2 147 483 s), so
+// a value in ms fits a signed 32-bit int and no kernel multiplication of
+// seconds into ms (XNU) or ticks (FreeBSD, which refuses more than
+// UINT_MAX / hz s itself) can overflow. FreeBSD with hz > 1000 lowers it to
+// INT_MAX / hz s (Probe). Far beyond any useful keepalive time.
 constexpr int64_t kMaxSeconds = INT_MAX / 1000;
 constexpr int64_t kMaxCount = INT_MAX;
 #endif
@@ -276,11 +277,12 @@ const Probed& Detected() {
   return probed;
 }
 
-#if defined(__FreeBSD__)
-// net.inet.tcp.always_keepalive (default 1): the kernel probes every
-// connection whatever SO_KEEPALIVE says (tcp_timer_keep), so a socket with
-// keepalive "off" still probes at its idle and interval. Read at each call:
-// an administrator may change it.
+#if defined(__FreeBSD__) || defined(__APPLE__)
+// net.inet.tcp.always_keepalive: while it is set the kernel probes every
+// connection whatever SO_KEEPALIVE says (FreeBSD's tcp_timer_keep, XNU's
+// TCPT_KEEP case). FreeBSD sets it by default, so there a socket with
+// keepalive "off" still probes; XNU defaults to 0. Read at each call: an
+// administrator may change it (per VNET on FreeBSD, like the socket).
 bool AlwaysKeepalive() {
   int on = 0;
   size_t len = sizeof on;
@@ -395,7 +397,7 @@ bool Read(Socket fd, Settings* have, Failure* fail) {
     if (!GetRow(fd, o, &os_value, fail)) return false;
     have->v[o] = os_value == kUnknown ? kUnknown : FromOs(o, os_value);
   }
-#if defined(__FreeBSD__)
+#if defined(__FreeBSD__) || defined(__APPLE__)
   // What the kernel does, not what SO_KEEPALIVE says (see AlwaysKeepalive).
   if (have->v[kEnable] == 0 && AlwaysKeepalive()) have->v[kEnable] = 1;
 #endif

@@ -133,6 +133,42 @@ bool QueryTcpInfo(SOCKET s, TcpInfoV0* info) {
                   &returned, nullptr, nullptr) == 0;
 }
 
+// The running Windows' build number, from ntdll's RtlGetVersion: unlike
+// GetVersionEx it is not capped by the executable's compatibility manifest
+// (node.exe's), and it needs no socket. 0 where it cannot be read.
+ULONG OsBuild() {
+  using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
+  const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  if (ntdll == nullptr) return 0;
+  // Through void(*)(): the generic function pointer type, so the cast from
+  // FARPROC states intent instead of silencing -Wcast-function-type.
+  const auto get = reinterpret_cast<RtlGetVersionFn>(
+      reinterpret_cast<void (*)()>(GetProcAddress(ntdll, "RtlGetVersion")));
+  OSVERSIONINFOW v{};
+  v.dwOSVersionInfoSize = sizeof v;
+  return get != nullptr && get(&v) == 0 ? v.dwBuildNumber : 0;
+}
+
+// Microsoft documents SIO_TCP_INFO with TCP_INFO_v0 from Windows 10 1703
+// (build 15063). Before it the ioctl is unknown and fails with WSAEINVAL,
+// which is also what a known ioctl gives on a socket that is not connected:
+// so the build, not an error code, tells the two apart, and no connection is
+// needed to ask.
+constexpr ULONG kTcpInfoBuild = 15063;
+
+// Whether getTcpInfo can work here: a build that has the ioctl, and a
+// Winsock that does not refuse it outright. Asked on `s`, the load-time
+// scratch socket, which is never connected: a provider that does not
+// implement the ioctl (Wine 8 reports build 18362 but lacks it) says
+// WSAEOPNOTSUPP whatever the socket's state; Windows itself answers an
+// unconnected socket with WSAEINVAL or data, both meaning "known". Any
+// failure after this answer is the socket's own.
+bool TcpInfoWorks(SOCKET s) {
+  if (OsBuild() < kTcpInfoBuild) return false;
+  TcpInfoV0 info{};
+  return QueryTcpInfo(s, &info) || WSAGetLastError() != WSAEOPNOTSUPP;
+}
+
 // What this Windows accepts, found once per process on a scratch socket.
 // "set": setsockopt works; "get": getsockopt does (Wine has options it takes
 // but cannot report).
@@ -185,15 +221,12 @@ Probed Detect() {
   p.can_set[kUserTimeout] =
       SetDword(s, IPPROTO_TCP, TCP_MAXRT, "", 60, &ignored);
   p.can_get[kUserTimeout] = can_get(kUserTimeout);
+  caps.tcp_info = TcpInfoWorks(s);
   caps.range[kCount].supported = p.can_set[kCount];
   // Where the default cannot be read, 0 cannot be honoured: refused by the
   // range rather than guessed.
   caps.range[kUserTimeout].supported = p.can_set[kUserTimeout];
   if (!p.maxrt_default_known) caps.range[kUserTimeout].min = 1;
-  // SIO_TCP_INFO (10 1703+) answers on an unconnected socket too; an OS that
-  // does not know the ioctl refuses it here, once, rather than on each call.
-  TcpInfoV0 info{};
-  caps.tcp_info = QueryTcpInfo(s, &info);
   closesocket(s);
   return p;
 }

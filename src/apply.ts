@@ -3,7 +3,7 @@
 import type net = require('node:net')
 import { backend } from './backend'
 import { reportError, type ErrorSink } from './errors'
-import { kMarks, MARK_EXPLICIT } from './registry'
+import { dispatch, kMarks, MARK_EXPLICIT, registry } from './registry'
 import { assertTcp, checkSocket, isConnected, isNoise, isPipe, kState, stateOf, type InternalSocket } from './socket'
 import { merge, type Normalized } from './values'
 
@@ -17,10 +17,18 @@ function onConnectApply(this: InternalSocket): void {
   let pending = state.pending
   const chooser = state.chooser
   const fromHook = state.pendingFromHook
+  const owner = state.pendingOwner
   state.pending = undefined
   state.chooser = undefined
   state.pendingFromHook = false
+  state.pendingOwner = null
   if (this.destroyed) return
+  if (fromHook && owner !== registry().current) {
+    // Installed, stacked or undone since the hook ran (a DNS lookup, a refused
+    // attempt retried): what is installed now decides, as for a new connection.
+    dispatch(this, 'client')
+    return
+  }
   if (fromHook) state.hookHandle = this._handle
   if (chooser !== undefined) pending = chooser(this) ?? undefined
   if (pending === undefined) return
@@ -85,7 +93,9 @@ export function isExplicit(s: net.Socket): boolean {
  * Errors a hook should not report (not TCP, closed) are dropped here.
  */
 export function applyFromHook(s: InternalSocket, n: Normalized | null, chooser: ((socket: net.Socket) => Normalized | null) | null, onError: ErrorSink): void {
-  if (s.destroyed || isPipe(s)) return
+  // A destroyed socket without a handle is one connect() is starting again
+  // (the hooks run before Node clears `destroyed`): it waits for 'connect'.
+  if ((s.destroyed && s._handle !== null) || isPipe(s)) return
   // A chooser needs the addresses, so it waits for 'connect' with any backend.
   const ready = chooser !== null ? isConnected(s) : backend.ready(s)
   try {
@@ -99,6 +109,7 @@ export function applyFromHook(s: InternalSocket, n: Normalized | null, chooser: 
     state.pending = n ?? undefined
     state.chooser = chooser ?? undefined
     state.pendingFromHook = true
+    state.pendingOwner = registry().current
     state.onError = onError
   } catch (err) {
     if (!isNoise(err)) onError(err as Error, s)

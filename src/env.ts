@@ -48,9 +48,14 @@ function parseValue(name: string, key: Exclude<Key, 'server'>, value: string, pa
     if (!/^\d+$/.test(value)) throw bad(name, `${q(part)}: count is a number of probes (a whole number such as 9), not ${q(value)}`)
     return Number(value)
   }
+  // A bare number was read as milliseconds: idle=60 meant a minute, set 60 ms.
+  // Zero alone needs no unit.
+  if (/^\d+(?:\.\d+)?$/.test(value) && !/^0+(?:\.0+)?$/.test(value)) {
+    throw bad(name, `${q(part)}: ${q(value)} has no unit; did you mean ${q(`${value}s`)}? Write ms, s or m (${value}ms, ${value}s, ${value}m)`)
+  }
   const ms = duration(value)
   if (ms === 'fraction') throw bad(name, `${q(part)}: ${q(value)} is not a whole number of milliseconds`)
-  if (ms === null) throw bad(name, `${q(part)}: ${q(value)} is not a duration; write milliseconds or a number with ms, s or m (500, 500ms, 1.5s, 2m)`)
+  if (ms === null) throw bad(name, `${q(part)}: ${q(value)} is not a duration; write a number with ms, s or m (500ms, 1.5s, 2m)`)
   return ms
 }
 
@@ -58,7 +63,7 @@ function parseValue(name: string, key: Exclude<Key, 'server'>, value: string, pa
  * Parses a TCP_KEEPALIVE value. `undefined`, empty and `on` mean the
  * recommended defaults; `off` returns null (install nothing); otherwise
  * comma-separated `key=value` parts (`idle`, `interval`, `userTimeout`:
- * durations; `count`: probes; `server`: true or false) replace the
+ * durations with a unit, ms, s or m, except 0; `count`: probes; `server`: true or false) replace the
  * recommended value of their key. Throws on anything else, with a one-line
  * message naming `name`, the bad part and, for a typo, the key meant.
  */

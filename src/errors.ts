@@ -13,6 +13,7 @@ export type KeepAliveErrorCode =
   | 'ERR_TCP_KEEPALIVE_UNSUPPORTED'
   | 'ERR_TCP_KEEPALIVE_UNDICI_MISSING'
   | 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED'
+  | 'ERR_TCP_KEEPALIVE_REGISTRY'
 
 /** An OS call failed: `code` is the errno name (`EINVAL`), as on Node's own system errors. */
 export interface KeepAliveSystemError extends Error {
@@ -34,7 +35,7 @@ export function makeError(Base: ErrorClass, code: KeepAliveErrorCode, message: s
   return err
 }
 
-export function describeReceived(value: unknown): string {
+function describeReceived(value: unknown): string {
   if (value === null || value === undefined) return `Received ${String(value)}`
   if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`
   if (typeof value === 'object') {

@@ -3,7 +3,7 @@ import { dropTimeRuleError, invalidType, makeError } from './errors'
 import { closest } from './suggest'
 import { UNSET, type Normalized } from './values'
 
-export { merge, UNSET } from './values'
+export { UNSET } from './values'
 export type { Normalized } from './values'
 
 /** What to set. Times are milliseconds; omitted fields are left as the socket has them. */

@@ -10,6 +10,8 @@
 // preload and `import 'tcp-keepalive'` share one module state.
 import { syncBuiltinESMExports } from 'node:module'
 import wt = require('node:worker_threads')
+import { addonFix } from './addon-warning'
+import { capabilities } from './capabilities'
 import { parseKeepAliveEnv } from './env'
 import { install } from './hooks'
 
@@ -84,7 +86,9 @@ function register(): void {
     if (parsed) install(parsed.options, { server: parsed.server })
   } catch (err) {
     // One line, no stack: the message names TCP_KEEPALIVE and the bad part.
-    process.stderr.write(`tcp-keepalive/register: ${(err as Error).message}\n`)
+    // An option refused for want of the addon: the fix goes on the same line.
+    const fix = (err as { code?: unknown }).code === 'ERR_TCP_KEEPALIVE_UNSUPPORTED' && !capabilities.native ? ` Fix: ${addonFix()}.` : ''
+    process.stderr.write(`tcp-keepalive/register: ${(err as Error).message}${fix}\n`)
     process.exit(EXIT_INVALID)
   }
   if (parsed) coverEvalWorkers()

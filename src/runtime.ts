@@ -69,7 +69,12 @@ function paths(): HookPaths {
       client,
       server: 'patch',
       fetch: null,
-      unreachable: Object.freeze(["Bun's built-in fetch()", "sockets of Bun's http.Server requests"]),
+      // Bun substitutes its own ws, undici and node-fetch modules; their sockets are Bun's, not net.Socket.
+      unreachable: Object.freeze([
+        "Bun's built-in fetch()",
+        "the ws, undici and node-fetch modules (Bun's own, on Bun's native sockets; ws takes withKeepAlive(agent))",
+        "sockets of Bun's http.Server requests",
+      ]),
     })
   }
   if (runtime === 'deno') {

@@ -30,6 +30,8 @@ export class SocketState {
   /** A hook's chooser waiting for 'connect' (it needs the addresses). */
   chooser: ((socket: net.Socket) => Normalized | null) | undefined = undefined
   onError: ErrorSink | undefined = undefined
+  /** The install (registry.current) whose hook left `pending`/`chooser`: another one current at 'connect' decides instead. */
+  pendingOwner: object | null = null
   /** The shared 'connect' listener is on this socket. Added once: a socket may connect again. */
   listening = false
   /** The handle of the connection a hook configured: a second path reaching the same connection does
@@ -81,7 +83,7 @@ export function checkSocket(socket: unknown): InternalSocket {
   return socket as InternalSocket
 }
 
-export function notTcp(): Error {
+function notTcp(): Error {
   return makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', 'The socket is not a TCP socket (it is a Unix domain socket or named pipe).')
 }
 
@@ -112,7 +114,7 @@ export function isPipe(socket: InternalSocket): boolean {
 
 /** The pipe check of every call. */
 export function assertTcp(socket: InternalSocket): void {
-  if (kindOf(socket._handle) === Kind.Pipe) throw notTcp()
+  if (isPipe(socket)) throw notTcp()
 }
 
 /** Has an OS socket with its endpoints (after 'connect', or accepted). */
@@ -122,7 +124,7 @@ export function isConnected(socket: InternalSocket): boolean {
 
 /** The not-connected check of every call that needs the OS socket now. */
 export function assertConnected(socket: InternalSocket): void {
-  if (socket._handle === null || socket.connecting) {
+  if (!isConnected(socket)) {
     throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_CONNECTED', "The socket is not connected yet; read it after 'connect'")
   }
 }

@@ -48,12 +48,12 @@ for (const k of ks.length ? ks : [10, 100, 1000]) {
   // The one measured is the newest: a walk that starts from the oldest handle pays for all of them.
   const s = clients[clients.length - 1]
   const n = Math.max(200, Math.floor(200_000 / k))
-  let flip = false
+  let turn = 0
   const a = { ...opts }
   const b = { ...opts, idle: 31_000 }
-  const setNs = time(() => setKeepAlive(s, (flip = !flip) ? a : b), n)
+  const setNs = time(() => setKeepAlive(s, ++turn % 2 ? a : b), n)
   const getNs = time(() => getKeepAlive(s), n)
-  const nodeNs = time(() => s.setKeepAlive(true, (flip = !flip) ? 30_000 : 31_000), n)
+  const nodeNs = time(() => s.setKeepAlive(true, ++turn % 2 ? 30_000 : 31_000), n)
   const first = []
   const firstAccepted = []
   for (let i = 0; i < 31; i++) {

@@ -9,6 +9,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { importCost } from './import-cost.mjs'
 import { printTable } from './table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -60,18 +61,18 @@ try {
 // Every timed call changes the idle time: Node skips its syscalls when asked
 // for what it set last, and a row of no-ops would compare nothing.
 const opts2 = { ...opts, idle: 31_000 }
-let flip = false
-const ours = timeLoop(() => setKeepAlive(socket, (flip = !flip) ? opts : opts2))
+let turn = 0
+const ours = timeLoop(() => setKeepAlive(socket, ++turn % 2 ? opts : opts2))
 row('C: 4 x setsockopt (idle, interval, count, on)', cSet, cSet, 'the floor')
 row('setKeepAlive(socket, { idle, interval, count })', ours, cSet, 'goal <= 1.3x')
-const nodeOwn = timeLoop(() => socket.setKeepAlive(true, (flip = !flip) ? 30_000 : 31_000))
+const nodeOwn = timeLoop(() => socket.setKeepAlive(true, ++turn % 2 ? 30_000 : 31_000))
 row("Node's socket.setKeepAlive(true, 30000 | 31000)", nodeOwn, cSet, 'idle, plus forced interval 1 s and 10 probes: 4 setsockopt')
 
 for (const [name, load, call] of [
   ['net-keepalive (ffi)', (m) => m, (m) => () => {
     m.setKeepAliveInterval(socket, 5000)
     m.setKeepAliveProbes(socket, 3)
-    socket.setKeepAlive(true, (flip = !flip) ? 30_000 : 31_000)
+    socket.setKeepAlive(true, ++turn % 2 ? 30_000 : 31_000)
   }],
   // sockopt takes the socket and reads its fd itself; Linux option numbers.
   ['sockopt', (m) => m, (m) => () => {
@@ -124,19 +125,8 @@ rows.push([`  with Node's own keepalive (same channel)`, `${median(rounds.map((r
 rows.push([`  with install({ idle, interval, count })`, `${median(rounds.map((r) => r.ours.cpuMs)).toFixed(0)} ms`, pct(ratio('ours', 'cpuMs')), `goal <= 3 %; per round ${rounds.map((r) => pct(r.ours.cpuMs / r.without.cpuMs)).join(', ')}`])
 rows.push([`  wall with install()`, `${median(rounds.map((r) => r.ours.wallMs)).toFixed(0)} ms`, pct(ratio('ours', 'wallMs')), ''])
 
-// Import cost: a whole Node start with and without the package.
-const startMs = (code) =>
-  median(Array.from({ length: quick ? 5 : 15 }, () => {
-    const t0 = performance.now()
-    execFileSync(process.execPath, ['-e', code])
-    return performance.now() - t0
-  }))
-const bare = startMs('0')
-const req = startMs(`require(${JSON.stringify(pkgPath)})`)
-const imp = startMs(`import(${JSON.stringify(join(root, 'dist/esm/index.mjs'))})`)
-rows.push(['node -e 0 (bare start)', `${bare.toFixed(1)} ms`, '', ''])
-rows.push(["require('tcp-keepalive')", `${req.toFixed(1)} ms`, `+${(req - bare).toFixed(1)} ms`, ''])
-rows.push(["import 'tcp-keepalive'", `${imp.toFixed(1)} ms`, `+${(imp - bare).toFixed(1)} ms`, ''])
+// Import cost: the require/import itself, in fresh processes, beside require('net').
+rows.push(...importCost(quick ? 9 : 31))
 
 console.log(`tcp-keepalive bench: node ${process.version}, ${process.platform}-${process.arch}, native ${capabilities.native}, ${N} calls x ${RUNS} runs (medians)\n`)
 printTable(['what', 'ns/call', 'ratio', 'note'], rows)

@@ -1,5 +1,6 @@
 // Loading the native addon. What its values mean is native.ts's business.
 import path = require('node:path')
+import { stopIfBundled } from '../bundled'
 
 /** The raw range the platform file reports; times in milliseconds. */
 export interface NativeRange {
@@ -41,26 +42,45 @@ export interface AddonLoad {
   reason: string | null
 }
 
-function complete(b: unknown): b is Addon {
-  const x = b as Partial<Addon> | null
-  return typeof x?.set === 'function' && typeof x.get === 'function' && x.slots instanceof Float64Array && typeof x.capabilities?.dropTimeMax === 'number'
+// Realm-neutral: under a test runner's vm contexts (Jest, vitest's vm pools)
+// the addon is loaded once per process, so its objects belong to another
+// realm than this copy's Float64Array, and instanceof would refuse them.
+const isFloat64Array = (v: unknown): boolean => ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === '[object Float64Array]'
+
+/** What the addon's exports lack, in words; null: nothing. */
+function lacking(b: unknown): string | null {
+  if (b === null || (typeof b !== 'object' && typeof b !== 'function')) return `any exports (it gave ${b === null ? 'null' : typeof b})`
+  const x = b as Partial<Addon>
+  const lacks: string[] = []
+  if (typeof x.set !== 'function') lacks.push('set()')
+  if (typeof x.get !== 'function') lacks.push('get()')
+  if (!isFloat64Array(x.slots)) lacks.push('slots (a Float64Array)')
+  if (typeof x.capabilities?.dropTimeMax !== 'number') lacks.push('capabilities')
+  return lacks.length === 0 ? null : lacks.join(', ')
 }
 
 function load(): AddonLoad {
   // dist/cjs/backend/addon.js -> package root, where node-gyp-build looks for
   // build/Release and prebuilds/<platform>-<arch>.
   const root = path.join(__dirname, '..', '..', '..')
+  stopIfBundled(root)
   try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
+    const nodeGypBuild = require('node-gyp-build') as ((dir: string) => unknown) & { path?: (dir: string) => string }
     const addon = nodeGypBuild(root)
     // The addon's init gives up quietly rather than abort when its environment
     // goes away mid-load; what it left behind is then incomplete.
-    if (!complete(addon)) return { addon: null, reason: 'the native addon did not finish initialising' }
-    return { addon, reason: null }
+    const lacks = lacking(addon)
+    if (lacks !== null) {
+      const file = typeof nodeGypBuild.path === 'function' ? ` (${path.relative(root, nodeGypBuild.path(root))})` : ''
+      return { addon: null, reason: `the native addon${file} exports no ${lacks}: not this version's addon, or its initialisation gave up (its environment went away mid-load)` }
+    }
+    return { addon: addon as Addon, reason: null }
   } catch (err) {
     // A missing or broken addon must not make the package unimportable: the
     // fallback reports native: false and this reason.
-    const message = err instanceof Error ? err.message : String(err)
+    // Not instanceof Error: under a test runner the loader's error comes from another realm.
+    const m = (err as { message?: unknown } | null)?.message
+    const message = typeof m === 'string' ? m : String(err)
     return { addon: null, reason: message.split('\n')[0] ?? message }
   }
 }

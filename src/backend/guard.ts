@@ -81,15 +81,17 @@ export function makeGuard(ops: GuardOps): (socket: InternalSocket) => void {
       if (socket.setKeepAlive === guardedSetKeepAlive) return
       if (Object.prototype.hasOwnProperty.call(socket, 'setKeepAlive')) {
         // Someone else already overrides it on this socket: wrap theirs.
+        // Called below with apply(this), never detached from a receiver.
+        // eslint-disable-next-line @typescript-eslint/unbound-method
         const theirs = socket.setKeepAlive as unknown as NodeSetKeepAlive
         socket.setKeepAlive = function setKeepAlive(this: InternalSocket, ...args: unknown[]) {
           theirs.apply(this, args)
           afterNodeCall(this, args)
           return this
-        } as unknown as InternalSocket['setKeepAlive']
+        }
         return
       }
-      socket.setKeepAlive = guardedSetKeepAlive as unknown as InternalSocket['setKeepAlive']
+      socket.setKeepAlive = guardedSetKeepAlive
     } catch {
       // Left unguarded; see above.
     }

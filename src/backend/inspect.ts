@@ -56,12 +56,15 @@ function translated<T>(call: () => T): T {
   } catch (err) {
     const e = err as { uvCode?: unknown; syscall?: unknown; option?: unknown }
     if (typeof e?.uvCode !== 'number' || e.uvCode >= 0) throw err
-    throw systemError(e.uvCode, String(e.syscall ?? ''), String(e.option ?? ''))
+    throw systemError(e.uvCode, typeof e.syscall === 'string' ? e.syscall : '', typeof e.option === 'string' ? e.option : '')
   }
 }
 
 export function processReader(addon: Addon, pid: number, tcpInfoFrom: TcpInfoFrom): ProcessReader {
-  const { socketFds, socketKinds, diag, take } = addon
+  const socketFds = addon.socketFds?.bind(addon)
+  const socketKinds = addon.socketKinds?.bind(addon)
+  const diag = addon.diag?.bind(addon)
+  const take = addon.take?.bind(addon)
   if (!socketFds || !socketKinds || !diag || !take) throw makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `inspect works on Linux only (it reads /proc and sock_diag); this is ${process.platform}`)
   return {
     socketFds() {

@@ -5,15 +5,16 @@
 import { dropTimeRuleError, makeError, systemError } from '../errors'
 import type { KeepAliveState } from '../options'
 import { runtime } from '../runtime'
-import { assertConnected, assertTcp, Kind, kindOf, stateOf, type InternalSocket } from '../socket'
+import { assertConnected, assertTcp, isConnected, Kind, kindOf, stateOf, type InternalSocket } from '../socket'
 import type { TcpInfo, TcpState } from '../tcpinfo'
 import { merge, UNSET, type Normalized } from '../values'
-import { loaded, type Addon, type NativeRange, type Target } from './addon'
+import { loaded, type Addon, type Target } from './addon'
 import { makeGuard } from './guard'
 import { processReader } from './inspect'
 import type { Backend, BackendCapabilities } from './types'
 
-// addon.slots, in and out of set() and get() (native/addon.cc, enum Slot).
+// addon.slots, in and out of set() and get(): slot 0 is verify, slot 1 + o holds
+// native/sys.h's Option o (enum Option: enable, idle, interval, count, userTimeout).
 // Verify: check natively that the socket is TCP (its handle type did not prove it).
 const enum Slot {
   Verify = 0,
@@ -45,7 +46,7 @@ function tcpInfoFrom(values: Float64Array, offset: number): TcpInfo {
   return { ...out, state }
 }
 
-// The addon's error codes (addon.cc, ErrorCode): a positive uvCode is ours, a negative one libuv's errno.
+// The addon's error codes (native/sys.h, FailureCode): a positive uvCode is ours, a negative one libuv's errno.
 const NOT_TCP = 1
 const NO_SUCH_SOCKET = 2
 const DROP_TIME = 3
@@ -67,14 +68,14 @@ function capabilitiesOf(addon: Addon): BackendCapabilities {
       interval: limit(c.interval),
       count: limit(c.count),
       userTimeout: limit(c.userTimeout),
-      dropTime: c.dropTimeMax > 0 ? limit({ min: 0, max: c.dropTimeMax } as NativeRange) : null,
+      dropTime: c.dropTimeMax > 0 ? limit({ min: 0, max: c.dropTimeMax }) : null,
     }),
     userTimeoutOption: c.userTimeout.supported ? c.userTimeoutOption : null,
     reason: null,
   })
 }
 
-export function createNative(addon: Addon): Backend {
+function createNative(addon: Addon): Backend {
   const capabilities = capabilitiesOf(addon)
   const slots = addon.slots
   const fdTarget = addon.capabilities.target === 'fd'
@@ -90,33 +91,33 @@ export function createNative(addon: Addon): Backend {
   }
 
   // The OS socket behind `socket`, read from the live handle now (fd numbers
-  // are reused after close, so it is never cached).
+  // are reused after close, so it is never cached). Also sets the verify
+  // slot: a handle Node created as TCP is TCP; anything else (TLSWrap, which
+  // may sit on a pipe) is checked natively at the cost of two syscalls.
   function targetOf(socket: InternalSocket): Target {
-    assertTcp(socket)
-    assertConnected(socket)
-    const handle = socket._handle as NonNullable<InternalSocket['_handle']>
+    const handle = socket._handle
+    const kind = kindOf(handle)
+    if (kind === Kind.Pipe) assertTcp(socket)
+    if (handle === null || socket.connecting) assertConnected(socket)
+    slots[Slot.Verify] = kind === Kind.Tcp ? 0 : 1
+    const live = handle as NonNullable<typeof handle>
     if (fdTarget) {
-      const fd = handle.fd
+      const fd = live.fd
       if (typeof fd !== 'number' || fd < 0) {
         if (runtime === 'deno') throw makeError(Error, 'ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED', 'Deno does not expose the file descriptor of a net.Socket, so tcp-keepalive cannot reach it in Deno.')
-        throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+        throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no OS socket behind it (handle: ${live.constructor?.name ?? 'unknown'}).`)
       }
       return fd
     }
     const { localAddress, localPort, remoteAddress, remotePort } = socket
     if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) {
-      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${handle.constructor?.name ?? 'unknown'}).`)
+      throw makeError(Error, 'ERR_TCP_KEEPALIVE_NOT_TCP', `The socket has no TCP endpoints (handle: ${live.constructor?.name ?? 'unknown'}).`)
     }
     return [localAddress, localPort, remoteAddress, remotePort]
   }
 
-  // A handle Node created as TCP is TCP; anything else (TLSWrap, which may sit
-  // on a pipe) is checked natively at the cost of two syscalls.
-  const verify = (socket: InternalSocket): number => (kindOf(socket._handle) === Kind.Tcp ? 0 : 1)
-
   /** Sets exactly `n` (LEAVE fields kept by the kernel); records nothing. */
   function write(socket: InternalSocket, n: Normalized, target: Target = targetOf(socket)): void {
-    slots[Slot.Verify] = verify(socket)
     slots[Slot.Enable] = n.enable
     slots[Slot.Idle] = n.idle
     slots[Slot.Interval] = n.interval
@@ -131,7 +132,6 @@ export function createNative(addon: Addon): Backend {
 
   function read(socket: InternalSocket): KeepAliveState {
     const target = targetOf(socket)
-    slots[Slot.Verify] = verify(socket)
     try {
       addon.get(target)
     } catch (err) {
@@ -151,7 +151,7 @@ export function createNative(addon: Addon): Backend {
 
   return {
     capabilities,
-    ready: (socket) => socket._handle !== null && !socket.connecting,
+    ready: isConnected,
     set(socket, n) {
       const target = targetOf(socket)
       const state = stateOf(socket)
@@ -171,7 +171,7 @@ export function createNative(addon: Addon): Backend {
     tcpInfo(socket) {
       const target = targetOf(socket)
       try {
-        return tcpInfoFrom(addon.tcpInfo(target, verify(socket) === 1), 0)
+        return tcpInfoFrom(addon.tcpInfo(target, slots[Slot.Verify] === 1), 0)
       } catch (err) {
         const e = translate(err)
         // The OS (FreeBSD, Windows before 10 1703, Wine) has no such call.

@@ -11,7 +11,7 @@ export const MAX_DURATION_MS = 2_147_483_647
 const MIN_WATCH_MS = 100
 const MAX_COUNT = 2_147_483_647
 
-export const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json] [--by remote] [--options auto|never|always] [--watch INTERVAL [--count N]]'
+export const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json] [--by remote] [--options auto|never|always] [--watch INTERVAL [--count N]] | tcp-keepalive node-options [--check]'
 
 export const HELP = `${USAGE}
 
@@ -35,6 +35,9 @@ middlebox that forgets flows idle for --idle-limit would forget it.
   --count N          with --watch: stop after N samples
   -h, --help         this text
 
+tcp-keepalive node-options [--check] prints the NODE_OPTIONS value that
+preloads this installation from any directory (see the README).
+
 Exit status: 0 no connection exposed; 3 at least one connection exposed;
 4 none known to be exposed, but some could not be read fully (options or
 socket unknown); 1 the process could not be inspected; 2 bad arguments.
@@ -44,6 +47,7 @@ export class UsageError extends Error {}
 
 // C0 and C1 controls, DEL, and the invisible direction marks that can
 // reorder what a terminal shows.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 
 /** `text` in double quotes, with every character a terminal could act on escaped. */

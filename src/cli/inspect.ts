@@ -67,7 +67,7 @@ const UNKNOWN_INFO: TcpInfo = {
 function systemFacts(err: unknown): { errno: string; syscall: string; option: string } | null {
   const e = err as { code?: unknown; syscall?: unknown; option?: unknown }
   if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') return null
-  return { errno: e.code, syscall: e.syscall, option: String(e.option ?? '') }
+  return { errno: e.code, syscall: e.syscall, option: typeof e.option === 'string' ? e.option : '' }
 }
 
 function diagError(pid: number, err: unknown, where: string): InspectError {

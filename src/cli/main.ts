@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // tcp-keepalive inspect PID [--idle-limit 350s] [--json] [--by remote] [--watch 5s [--count N]]
+// tcp-keepalive node-options [--check] (node-options.ts)
 // Every failure is one line on stderr, never a stack trace. Exit status (also
 // in --help): 0 nothing exposed, 3 something exposed, 4 something unread,
 // 1 the process could not be inspected, 2 bad arguments.
 import { HELP, parseArgs, UsageError, type Args } from './args'
 import { inspect, type InspectedConnection } from './inspect'
+import { runNodeOptions } from './node-options'
 import { grouped, groups, human, knownExposed } from './render'
 import { jsonLine, Watcher } from './watch'
 
@@ -47,7 +49,11 @@ async function watch(args: Args, out: Write, err: Write, stop: AbortSignal): Pro
     if (stop.aborted) break
     const sample = { time: new Date(), inspection: inspect(args.pid, args.limitMs, args.options) }
     out(args.json ? jsonLine(sample) : watcher.render(sample))
-    for (const note of sample.inspection.notes) if (!told.has(note)) (told.add(note), err(`tcp-keepalive inspect: ${note}\n`))
+    for (const note of sample.inspection.notes) {
+      if (told.has(note)) continue
+      told.add(note)
+      err(`tcp-keepalive inspect: ${note}\n`)
+    }
     status = exitStatus(sample.inspection.connections, args.limitMs)
   }
   return status
@@ -58,6 +64,7 @@ async function watch(args: Args, out: Write, err: Write, stop: AbortSignal): Pro
  * exit status, or a promise of it with --watch (stopped early by `stop`).
  */
 export function run(argv: string[], out: Write, err: Write, stop?: AbortSignal): number | Promise<number> {
+  if (argv[0] === 'node-options') return runNodeOptions(argv.slice(1), out, err)
   let args: Args
   try {
     args = parseArgs(argv)
@@ -89,7 +96,7 @@ if (require.main === module) {
   // The first Ctrl-C ends the watch after the sample in progress; a second one is Node's default.
   process.once('SIGINT', () => stop.abort())
   const write = (stream: NodeJS.WriteStream) => (text: string) => void stream.write(text)
-  Promise.resolve(run(process.argv.slice(2), write(process.stdout), write(process.stderr), stop.signal)).then((code) => {
+  void Promise.resolve(run(process.argv.slice(2), write(process.stdout), write(process.stderr), stop.signal)).then((code) => {
     process.exitCode = code
     // Nothing else keeps the process: the SIGINT listener is no reason to stay.
     process.removeAllListeners('SIGINT')

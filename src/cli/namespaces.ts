@@ -18,7 +18,9 @@ export function otherNamespaces(pid: number, targetNs: number | null): Map<numbe
   let tasks: string[] = []
   try {
     tasks = readdirSync(`/proc/${pid}/task`)
-  } catch {}
+  } catch {
+    // the process is gone: its threads' namespaces with it
+  }
   for (const tid of tasks) {
     const ino = nsInode(`/proc/${pid}/task/${tid}/ns/net`)
     if (ino !== null && ino !== targetNs && !out.has(ino)) out.set(ino, ino === own ? '' : `/proc/${pid}/task/${tid}/ns/net`)

@@ -14,10 +14,7 @@ export interface AgentLike {
 
 const kAgentConfig = Symbol('tcp-keepalive.agent')
 
-/**
- * Configures every socket `agent` creates, before the request is written.
- * Returns the same agent. Calling it again on the agent replaces the options.
- */
+/** withKeepAlive() (documented in hooks/index.ts). */
 export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveOptions, settings: Pick<InstallOptions, 'onError'> = {}): A {
   if (agent === null || typeof agent !== 'object' || typeof agent.createConnection !== 'function') {
     throw invalidType('agent', 'an http.Agent or https.Agent (an object with createConnection)', agent)
@@ -68,10 +65,7 @@ function loadUndici(): { buildConnector: (options: object) => Connector } {
   }
 }
 
-/**
- * An undici `connect` function (for Agent, Client, Pool) built on undici's own
- * buildConnector with `connectOptions`, configuring each socket it opens.
- */
+/** connector() (documented in hooks/index.ts). */
 export function connector(options: KeepAliveOptions, connectOptions: object = {}, settings: Pick<InstallOptions, 'onError'> = {}): Connector {
   const fixed = normalizeOptions(options)
   const config = makeConfig({ fixed, choose: null, client: true, server: false, onError: settings.onError })

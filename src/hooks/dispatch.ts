@@ -20,12 +20,13 @@
 // No structure here holds a socket: listeners and state live on the socket
 // itself, so they die with it.
 import net = require('node:net')
-import { registry, type HookSet } from '../registry'
+import { dispatch, registry, type HookSet } from '../registry'
 import { channels, connectPublishes, hookPaths } from '../runtime'
+import { unwatchConnect, watchConnect } from './sentinel'
 import { revocableWrap } from './wrap'
 
 /** Raised when a copy's hooks reach more than an older copy's do: the newer takes over. */
-export const HOOKS_REVISION = 2
+const HOOKS_REVISION = 3
 
 /** This copy's part of the process-wide hooks. */
 const hooks = {
@@ -35,34 +36,30 @@ const hooks = {
 }
 
 function live(): boolean {
-  return hooks.set !== null && registry.hooks === hooks.set
+  return hooks.set !== null && registry().hooks === hooks.set
 }
 
 function dispatchClient(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
-  const current = registry.current
-  if (current !== null && socket instanceof net.Socket) current.configure(socket, 'client')
+  if (socket instanceof net.Socket) dispatch(socket, 'client')
 }
 
 function dispatchServer(message: unknown): void {
   const socket = (message as { socket?: unknown }).socket
-  const current = registry.current
-  if (current !== null && socket instanceof net.Socket) current.configure(socket, 'server')
+  if (socket instanceof net.Socket) dispatch(socket, 'server')
 }
 
 const connectWrap = revocableWrap<net.Socket>({
   target: net.Socket.prototype,
   key: 'connect',
   before(socket) {
-    if (!live()) return
-    const current = registry.current
-    if (current !== null) current.configure(socket, 'client')
+    if (live()) dispatch(socket, 'client')
   },
   probe(fn) {
     // connect() with neither port nor path throws ERR_MISSING_ARGS before any I/O.
     const s = new net.Socket()
     try {
-      fn.call(s, {})
+      Reflect.apply(fn, s, [{}])
     } finally {
       s.destroy()
     }
@@ -78,7 +75,7 @@ const emitWrap = revocableWrap<net.Server>({
   },
   probe(fn) {
     // An event nobody listens to.
-    fn.call(new net.Server(), PROBE_EVENT)
+    Reflect.apply(fn, new net.Server(), [PROBE_EVENT])
   },
 })
 
@@ -90,6 +87,16 @@ function dispatchNetClient(message: unknown): void {
   dispatchClient(message)
 }
 
+// The sentinel (sentinel.ts) found Socket.prototype.connect replaced: ours
+// goes back in, and the socket whose connect() revealed it is configured.
+function connectReplaced(socket: net.Socket): void {
+  connectWrap.check()
+  // From connect(), the socket is about to be marked connecting; from I/O on an open one it is not.
+  process.nextTick(() => {
+    if (socket.connecting && live()) dispatch(socket, 'client')
+  })
+}
+
 function setUpHooks(): HookSet {
   // Probed before subscribing: the probe's socket is published on the client channel.
   const paths = hookPaths()
@@ -98,7 +105,10 @@ function setUpHooks(): HookSet {
   channels.undici.subscribe(dispatchClient)
   // By behaviour, not by paths.client: Deno's connect is wrapped too, harmlessly.
   const patch = !connectPublishes()
-  if (patch) connectWrap.patch()
+  if (patch) {
+    connectWrap.patch()
+    watchConnect(connectReplaced)
+  }
   const serverPatch = paths.server === 'patch'
   if (serverPatch) emitWrap.patch()
   if (paths.unreachable.length > 0 && !hooks.warnedUnreachable) {
@@ -114,7 +124,10 @@ function setUpHooks(): HookSet {
       channels.client.unsubscribe(dispatchNetClient)
       channels.server.unsubscribe(dispatchServer)
       channels.undici.unsubscribe(dispatchClient)
-      if (patch) connectWrap.unpatch()
+      if (patch) {
+        connectWrap.unpatch()
+        unwatchConnect()
+      }
       if (serverPatch) emitWrap.unpatch()
       if (hooks.set === set) hooks.set = null
     },
@@ -128,19 +141,24 @@ function setUpHooks(): HookSet {
  * or an older copy's reach less (which are torn down), else kept.
  */
 export function ensureHooks(): void {
-  const current = registry.hooks
+  const record = registry()
+  const current = record.hooks
   if (current === null || current.revision < HOOKS_REVISION) {
     if (current !== null) current.teardown()
-    registry.hooks = setUpHooks()
+    record.hooks = setUpHooks()
   } else if (current === hooks.set && connectWrap.patched) {
     // Someone may have put back the connect they found under ours.
     connectWrap.patch()
+    watchConnect(connectReplaced)
   }
 }
 
 /** Removes the hooks in place, whichever copy set them up. */
 export function removeHooks(): void {
-  const set = registry.hooks
-  registry.hooks = null
-  if (set !== null) set.teardown()
+  const record = registry()
+  const set = record.hooks
+  record.hooks = null
+  if (set !== null && typeof set.teardown === 'function') set.teardown()
+  // The record lost track of ours (something overwrote `hooks`): ours go all the same.
+  else if (hooks.set !== null) hooks.set.teardown()
 }

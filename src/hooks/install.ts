@@ -1,9 +1,10 @@
 // install(): the process-wide configuration of every TCP connection.
 import type net = require('node:net')
+import { warnIfAddonMissing } from '../addon-warning'
 import { applicableRecommended } from '../defaults'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
-import { registry, type Installation } from '../registry'
+import { checkRegistry, pushInstall, removeInstall, type Installation } from '../registry'
 import { configure, makeConfig, type KeepAliveChooser } from './config'
 import { ensureHooks, removeHooks } from './dispatch'
 
@@ -17,24 +18,14 @@ export interface InstallOptions {
 }
 
 export interface InstallHandle {
-  /** Stops configuring new sockets and restores what install() changed. Idempotent. */
+  /** Takes this install out of the stack: the one beneath (if any) configures new sockets again; the
+   *  last one out removes the hooks and restores what they patched. Idempotent. */
   uninstall(): void
 }
 
 const SETTINGS = ['server', 'client', 'onError']
 
-/**
- * Configures every TCP connection this process opens from now on (and, with
- * `{ server: true }`, accepts). Options are validated now. Without options:
- * the recommended defaults this platform supports (`recommended`). Calling it
- * again, from this copy of the package or any other, replaces the options;
- * the hooks are set up once.
- *
- * Reaches the sockets of this thread only: sockets opened in worker threads
- * are not seen by an install() in the main thread. Preload
- * `tcp-keepalive/register` (`node --import tcp-keepalive/register`), which
- * runs in every worker too.
- */
+/** install() (documented in hooks/index.ts, the public front). */
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
@@ -53,14 +44,15 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     server,
     onError,
   })
+  // Before anything changes: a record another package broke is refused here, not met in net.connect.
+  checkRegistry()
+  warnIfAddonMissing()
   const installation: Installation = { configure: (socket, direction) => configure(config, socket, direction) }
   ensureHooks()
-  registry.current = installation
+  pushInstall(installation)
   return {
     uninstall() {
-      if (registry.current !== installation) return
-      registry.current = null
-      removeHooks()
+      if (removeInstall(installation)) removeHooks()
     },
   }
 }

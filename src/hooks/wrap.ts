@@ -8,8 +8,8 @@
 // revoked while someone has wrapped it, it stays in their chain as a
 // pass-through, and steps out as soon as it finds itself on top again.
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the wrapped method's own signature
-type Method = (this: any, ...args: any[]) => unknown
+/** Any method: called only through Reflect.apply, with the arguments it was given. */
+type Method = (this: never, ...args: never[]) => unknown
 
 export interface WrapSpec<This> {
   /** Where the method lives (a prototype) and its name there. */
@@ -51,7 +51,7 @@ export function revocableWrap<This>(spec: WrapSpec<This>): Wrap {
     if (state.probing) state.probeHit = true
     else if (state.patched) spec.before(this, args)
     else if (slot[key] === wrapper) slot[key] = state.next // a pass-through on top again: step out
-    return (state.next as Method).apply(this, args)
+    return Reflect.apply(state.next as Method, this, args)
   }
 
   function reached(current: Method): boolean {

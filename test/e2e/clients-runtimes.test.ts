@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expectClient, ITEM_CASES, knownBug, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
+import { expectClient, ITEM_CASES, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
 import { startPostgres, startRedis, startServers, type Started } from '../helpers/servers'
 
 const SUBSET: Array<[client: string, server: 'pg' | 'redis' | null]> = [
@@ -103,16 +103,16 @@ beforeAll(async () => {
       if (api) console.log(`  deno getKeepAlive(): ${JSON.stringify(api)}`)
     })
   } else console.log('runtime skipped: deno not fetched (test/harness/platforms/fetch-runtimes.sh)')
-  // Two at a time: each child mostly waits on its servers and on our reads.
+  // Three at a time: each child mostly waits on its servers and on our reads.
   const queue = [...jobs]
-  await Promise.all([0, 1].map(async () => {
+  await Promise.all([0, 1, 2].map(async () => {
     for (let job = queue.shift(); job; job = queue.shift()) await job()
   }))
 }, 240_000)
 
 afterAll(async () => {
   web?.close()
-  await Promise.all(Object.values(servers ?? {}).map((s) => ('stop' in s ? s.stop() : undefined)))
+  await Promise.all(Object.values(servers ?? {}).flatMap((s) => ('stop' in s ? [s.stop()] : [])))
 })
 
 for (const rt of runtimes) {
@@ -127,7 +127,6 @@ for (const rt of runtimes) {
         it.skip(`${client}: ${na}`, () => {})
         continue
       }
-      const bug = knownBug(rt, client)
       const body = (ctx: { skip: (note?: string) => void }): void => {
         const s = server ? servers[server] : null
         if (s && 'skip' in s) return ctx.skip(s.skip)
@@ -136,10 +135,7 @@ for (const rt of runtimes) {
         if (na) return ctx.skip(na)
         expectClient(r, client)
       }
-      // expected to pass once install() reaches <item N>: knownBug() names it
-      // (item 1: new net.Socket().connect on Node 18/20; 4-8 as in clients.test.ts; 10: Bun)
-      if (bug !== null) it.fails(`${client} (known: item ${bug})`, body)
-      else it(client, body)
+      it(client, body)
     }
   })
 }

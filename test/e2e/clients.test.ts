@@ -4,7 +4,7 @@
 // outside the process that holds it, after connect and, where the client
 // pools, after a release and reuse.
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { expectClient, ITEM_CASES, knownBug, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
+import { expectClient, ITEM_CASES, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
 import { startMariadb, startPostgres, startRedis, startServers, type Started } from '../helpers/servers'
 
 const CLIENTS: Array<[client: string, server: 'pg' | 'redis' | 'mysql' | null]> = [
@@ -55,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   web?.close()
-  await Promise.all(Object.values(servers ?? {}).map((s) => ('stop' in s ? s.stop() : undefined)))
+  await Promise.all(Object.values(servers ?? {}).flatMap((s) => ('stop' in s ? [s.stop()] : [])))
 })
 
 describe(`real clients under install() (${here.label})`, () => {
@@ -64,7 +64,6 @@ describe(`real clients under install() (${here.label})`, () => {
       const s = servers[server]
       return 'skip' in s ? s.skip : null
     } : (): null => null
-    const bug = knownBug(here, client)
     const body = (ctx: { skip: (note?: string) => void }): void => {
       const why = skip()
       if (why) return ctx.skip(why)
@@ -73,10 +72,6 @@ describe(`real clients under install() (${here.label})`, () => {
       if (na) return ctx.skip(na)
       expectClient(r, client)
     }
-    // expected to pass once install() reaches <item N>: knownBug() names it
-    // (item 1: new net.Socket().connect on Node 18/20; 4: Node's setKeepAlive after ours;
-    // 5: reconnects; 6: http2 session socket; 7: Unix-domain noise; 8: explicit call first)
-    if (bug !== null) it.fails(`${client} (known: item ${bug})`, body)
-    else it(client, body)
+    it(client, body)
   }
 })

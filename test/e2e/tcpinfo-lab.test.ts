@@ -7,18 +7,10 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper shared with the demo, no types
-import { CLIENT_IP, createLab, labUnavailable, SERVER_IP, startServer } from '../harness/lab/lab.mjs'
+import { CLIENT_IP, createLab, labUnavailable, SERVER_IP, startServer, type Lab } from '../harness/lab/lab.mjs'
 import { parseSsInfo, type SsInfo } from '../helpers/ss-info'
 import type { TcpInfo } from '../lib'
 
-interface Lab {
-  ns: { client: string }
-  exec(ns: string, cmd: string, args: string[]): string
-  spawn(ns: string, cmd: string, args: string[]): import('node:child_process').ChildProcessWithoutNullStreams
-  blackhole(): void
-  destroy(): void
-}
 interface Info {
   event: 'info'
   t: number
@@ -61,7 +53,7 @@ describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', 
     createInterface({ input: child.stdout }).on('line', (line) => {
       const e = JSON.parse(line) as Event | Info
       if (e.event === 'info') infos.push(e as Info)
-      else events.push(e as Event)
+      else events.push(e)
       onEvent?.(e)
     })
     let stderr = ''
@@ -120,7 +112,7 @@ describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', 
       expect(writeRow).toMatchObject({ keepalive: { enabled: false }, exposed: true })
       expect(writeRow?.tcpInfo.unacked).toBeGreaterThan(0)
 
-      const dropped = (await next((e) => e.event === 'error' && (e as Event).which === 'idle')) as Event
+      const dropped = (await next((e) => e.event === 'error' && (e).which === 'idle')) as Event
       expect(dropped.code).toBe('ETIMEDOUT')
       const probes = infos.filter((i) => i.t > 0 && i.idle).map((i) => i.idle?.keepaliveProbes as number)
       const retrans = infos.filter((i) => i.t > 0 && i.write).map((i) => i.write as TcpInfo)

@@ -194,16 +194,6 @@ export function stagesOf(client: string): string[] {
   return POOLED.has(client) ? ['connect', 'reuse'] : ['connect']
 }
 
-// Known failures of the hooks, by the item of the fix that makes each pass
-// (the test files mark these `it.fails` until then). None today: items 1-10
-// are fixed on every runtime this suite runs.
-const NODE_BUGS: Record<string, number> = {}
-const BUN_BUGS: Record<string, number> = {}
-export function knownBug(rt: Runtime, client: string): number | null {
-  if (rt.kind === 'bun') return BUN_BUGS[client] ?? null
-  return NODE_BUGS[client] ?? null
-}
-
 /**
  * The correct outcome for one client: every checkpoint it should reach, no
  * failure reported by install(), and the configured values in the kernel

@@ -1,13 +1,11 @@
 // Independent views of a socket's keepalive state: they never call
 // tcp-keepalive, so a bug in our getsockopt path cannot hide a bug in set.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-
-// The reader runs as a separate process: a tool of the project, shared with the fuzzer.
-const PEEK = join(__dirname, '..', 'harness', 'observe', 'peek_sockopt.py')
+import { PEEK, startReader, type Reader, type ReaderAnswer } from './reader'
 
 export interface PeekedState {
   enabled: boolean
@@ -27,8 +25,8 @@ export interface PeekedState {
  * that agreed.
  */
 export interface Observer {
-  available: boolean
-  reason: string | null
+  readonly available: boolean
+  readonly reason: string | null
 }
 
 function probe(command: string, args: string[], what: string): Observer {
@@ -37,14 +35,51 @@ function probe(command: string, args: string[], what: string): Observer {
   return r.status === 0 ? { available: true, reason: null } : { available: false, reason: `${what}: ${command} not found or not usable` }
 }
 
-/** getsockopt from a child process (python3) that inherits a duplicate of the fd. */
-export const sockoptObserver: Observer = probe('python3', ['-c', 'import socket'], 'getsockopt from another process')
+/** An observer decided on first use, so a file that never asks starts nothing. */
+function lazy(decide: () => Observer): Observer {
+  let decided: Observer | undefined
+  const get = (): Observer => (decided ??= decide())
+  return {
+    get available() {
+      return get().available
+    },
+    get reason() {
+      return get().reason
+    },
+  }
+}
+
+// Linux: one reader per test file (reader.ts) borrows each socket with
+// pidfd_getfd. Where it may not borrow from this process (not root under
+// Yama's ptrace_scope 1) each read of our own fds starts python3 with a
+// duplicate of the fd inherited as its fd 3 instead, which needs no right.
+let reader: Reader | null | undefined
+let readerFailure = 'python3 not usable'
+function linuxReader(): Reader | null {
+  if (reader !== undefined) return reader
+  reader = null
+  if (process.platform !== 'linux') return reader
+  const started = startReader()
+  if ('ready' in started.hello) reader = started
+  else readerFailure = String((started.hello as { gone: string }).gone)
+  return reader
+}
+
+/** getsockopt from another process (python3) on a duplicate of the fd. */
+export const sockoptObserver: Observer = lazy(() => {
+  if (process.platform !== 'linux') return probe('python3', ['-c', 'import socket'], 'getsockopt from another process')
+  return linuxReader() ? { available: true, reason: null } : { available: false, reason: `getsockopt from another process: ${readerFailure}` }
+})
 /** The kernel's per-socket timers (ss -tno, iproute2; Linux only). */
-export const ssObserver: Observer =
-  process.platform === 'linux' ? probe('ss', ['-V'], 'ss timers') : { available: false, reason: 'ss timers: Linux only' }
+export const ssObserver: Observer = lazy(() =>
+  process.platform === 'linux' ? probe('ss', ['-V'], 'ss timers') : { available: false, reason: 'ss timers: Linux only' },
+)
 /** Finding a socket by its ports without the socket object (/proc/net/tcp; Linux only). */
-export const procObserver: Observer =
-  process.platform === 'linux' && sockoptObserver.available ? { available: true, reason: null } : { available: false, reason: 'socket lookup by ports: needs /proc/net/tcp and python3' }
+export const procObserver: Observer = lazy(() =>
+  process.platform === 'linux' && sockoptObserver.available
+    ? { available: true, reason: null }
+    : { available: false, reason: 'socket lookup by ports: needs /proc/net/tcp and python3' },
+)
 
 const reported = new Set<string>()
 /** Says once per reason that an observer check did not run. */
@@ -55,11 +90,28 @@ export function notRun(observer: Observer): void {
   console.log(`observer check not run: ${reason}`)
 }
 
+// The errnos after which this process's own fds are read the inheriting way.
+const EPERM = 1
+const ENOSYS = 38
+let borrowOwn = true
+
+function stateOf(got: ReaderAnswer, what: string): PeekedState {
+  if ('gone' in got) throw new Error(`peek_sockopt.py, ${what}: ${String(got.gone)}`)
+  if ('error' in got) throw new Error(`peek_sockopt.py, ${what}: ${String(got.error)}`)
+  return got as unknown as PeekedState
+}
+
 /** getsockopt on a duplicate of our fd held by another process; null where no observer exists. */
 export function peekSockopt(fd: number): PeekedState | null {
   if (!sockoptObserver.available) {
     notRun(sockoptObserver)
     return null
+  }
+  const served = borrowOwn ? linuxReader() : null
+  if (served) {
+    const got = served.read(process.pid, fd)
+    if (!('errno' in got) || (got.errno !== EPERM && got.errno !== ENOSYS)) return stateOf(got, `fd ${fd}`)
+    borrowOwn = false
   }
   const r = spawnSync('python3', [PEEK], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`peek_sockopt.py failed (${String(r.status)}): ${r.stderr}`)
@@ -72,7 +124,7 @@ export function peekChildSockopt(pid: number, fd: number): PeekedState | null {
     notRun(procObserver)
     return null
   }
-  return JSON.parse(execFileSync('python3', [PEEK, String(pid), String(fd)], { encoding: 'utf8' })) as PeekedState
+  return stateOf((linuxReader() as Reader).read(pid, fd), `pid ${pid} fd ${fd}`)
 }
 
 /** The fd of this process's TCP socket with these ports (/proc/net/tcp inode, then /proc/self/fd). */
@@ -199,33 +251,12 @@ export function childPeeker(): ChildPeeker | null {
     notRun(procObserver)
     return null
   }
-  const reader = spawn('python3', [PEEK, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const waiting: Array<(line: string) => void> = []
-  let pending = ''
-  reader.stdout.setEncoding('utf8')
-  reader.stdout.on('data', (chunk: string) => {
-    pending += chunk
-    let i
-    while ((i = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, i)
-      pending = pending.slice(i + 1)
-      waiting.shift()?.(line)
-    }
-  })
+  const served = linuxReader() as Reader
   return {
-    async view(pid, localPort, remotePort) {
+    view(pid, localPort, remotePort) {
       const fd = fdOfProcessByPorts(pid, localPort, remotePort)
-      if (fd === null) return null
-      const line = await new Promise<string>((resolve) => {
-        waiting.push(resolve)
-        reader.stdin.write(`${pid} ${fd}\n`)
-      })
-      const answer = JSON.parse(line) as PeekedState | { error: string }
-      if ('error' in answer) throw new Error(`peek_sockopt.py: ${answer.error}`)
-      return answer
+      return Promise.resolve(fd === null ? null : stateOf(served.read(pid, fd), `pid ${pid} fd ${fd}`))
     },
-    close() {
-      reader.stdin.end()
-    },
+    close() {},
   }
 }

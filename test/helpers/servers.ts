@@ -2,7 +2,8 @@
 // loopback port in its own temporary directory and stopped by the caller, so
 // the clients under test talk to the servers they are written for. A server
 // whose binary is absent is returned as `{ skip: reason }`.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -71,6 +72,9 @@ function idsOf(user: string): Ids {
   }
 }
 
+// Asynchronous, so that startServers() initialises the data directories side by side.
+const run = promisify(execFile)
+
 /** Resolves once `ready` matches the server's output; rejects if it exits first. */
 function waitFor(child: ChildProcess, ready: RegExp, name: string, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -122,7 +126,7 @@ export async function startPostgres(): Promise<Started> {
   const dir = ownedDir('tka-pg-', 'postgres')
   const data = join(dir, 'data')
   const ids = idsOf('postgres')
-  execFileSync(join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions', '-E', 'UTF8'], { stdio: 'ignore', cwd: dir, ...ids })
+  await run(join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions', '-E', 'UTF8'], { cwd: dir, ...ids })
   const port = await freePort()
   const child = spawn(join(PG_BIN, 'postgres'), [
     '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
@@ -169,7 +173,7 @@ export async function startMariadb(): Promise<Started> {
   const dir = ownedDir('tka-maria-', 'mysql')
   const data = join(dir, 'data')
   const user = isRoot ? ['--user=mysql'] : []
-  execFileSync(installDb, ['--no-defaults', `--datadir=${data}`, '--skip-test-db', '--auth-root-authentication-method=normal', ...user], { stdio: 'ignore' })
+  await run(installDb, ['--no-defaults', `--datadir=${data}`, '--skip-test-db', '--auth-root-authentication-method=normal', ...user])
   const port = await freePort()
   const socketPath = join(dir, 'mysqld.sock')
   const child = spawn(bin, [

@@ -3,23 +3,16 @@
 // from either copy wins, an old handle never removes a newer install, and
 // alternating installs leave nothing behind.
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
+import { packageCopy } from '../helpers/copies'
 
-const root = join(__dirname, '..', '..')
 const dir = mkdtempSync(join(tmpdir(), 'tka-copies-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function copy(name: string): string {
-  const pkg = join(dir, name, 'node_modules', 'tcp-keepalive')
-  cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true })
-  cpSync(join(root, 'package.json'), join(pkg, 'package.json'))
-  cpSync(join(root, 'build', 'Release'), join(pkg, 'build', 'Release'), { recursive: true })
-  cpSync(join(root, 'node_modules', 'node-gyp-build'), join(pkg, 'node_modules', 'node-gyp-build'), { recursive: true })
-  return pkg
-}
+const copy = (name: string): string => packageCopy(dir, name)
 
 it('two copies: one configuration per socket, newest install wins, old handles inert, no leak', () => {
   const a = copy('app')

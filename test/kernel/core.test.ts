@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -10,7 +10,7 @@ import tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeCertificate, notRun, peekChildSockopt, peekSockopt, sockoptObserver, ssObserver, ssTimer } from '../helpers/kernel'
 import { fdOf, tcpPair, type Pair } from '../helpers/sockets'
-import { capabilities, getKeepAlive, setKeepAlive } from '../lib'
+import { getKeepAlive, setKeepAlive } from '../lib'
 
 const linux = process.platform === 'linux'
 const full = { idle: 7000, interval: 3000, count: 4, userTimeout: 9000 }
@@ -202,7 +202,6 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
 
 `,
       )
-      const { spawn } = require('node:child_process') as typeof import('node:child_process')
       // Without the override node-gyp-build honours, which would point it at an addon elsewhere.
       const { TCP_KEEPALIVE_PREBUILD: _override, ...env } = process.env
       const child = spawn(process.execPath, [script], { cwd: dir, env, stdio: ['pipe', 'pipe', 'inherit'] })
@@ -221,7 +220,7 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
             if (outside) expect(outside).toMatchObject({ enabled: true, idle: 5000 })
             resolve()
           } catch (err) {
-            reject(err)
+            reject(err instanceof Error ? err : new Error(String(err)))
           } finally {
             child.stdin.end('x')
           }

@@ -70,7 +70,7 @@ describe("Node's own socket.setKeepAlive after ours", () => {
     const proto = Object.getPrototypeOf(client) as { setKeepAlive: (...a: unknown[]) => unknown }
     const node = proto.setKeepAlive
     // Record what Node's method receives (it still runs).
-    Object.setPrototypeOf(client, Object.create(proto, { setKeepAlive: { value(this: unknown, ...a: unknown[]) { seen.push(a); return node.apply(this, a) } } }))
+    Object.setPrototypeOf(client, Object.create(proto, { setKeepAlive: { value(this: unknown, ...a: unknown[]) { seen.push(a); return node.apply(this, a) } } }) as object)
     client.setKeepAlive(true, 1000)
     ;(client.setKeepAlive as (...a: unknown[]) => unknown)(true, 2000, 4000, 6)
     expect(seen).toEqual([[true, 1000], [true, 2000, 4000, 6]])
@@ -124,7 +124,7 @@ describe('objects the API accepts', () => {
     const session = http2.connect(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`)
     await once(session, 'connect')
     try {
-      const socket = session.socket as net.Socket
+      const socket = session.socket
       expect(() => setKeepAlive(socket, { idle: 8000, interval: 2000, count: 3 })).not.toThrow()
       expectKernel(socket, { enabled: true, idle: 8000, interval: 2000, count: 3 })
     } finally {
@@ -144,7 +144,7 @@ describe('objects the API accepts', () => {
     const session = http2.connect(`http://127.0.0.1:${(h2Server.address() as net.AddressInfo).port}`)
     await once(session, 'connect')
     try {
-      for (const socket of [client, secure, session.socket as net.Socket]) {
+      for (const socket of [client, secure, session.socket]) {
         const before = getKeepAlive(socket)
         expect(() => setKeepAlive(socket, { idle: 9000, count: 100_000 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
         expect(() => setKeepAlive(socket, { idle: 9000, intreval: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))

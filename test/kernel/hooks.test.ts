@@ -4,6 +4,7 @@ import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import axios from 'axios'
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici'
@@ -118,12 +119,13 @@ describe('install()', () => {
   })
 
   it('after uninstall(), new sockets are untouched; tls.connect is never replaced', async () => {
-    const original = tls.connect
-    const originalConnect = net.Socket.prototype.connect
+    // Identities compared, never called.
+    const original: unknown = tls.connect
+    const originalConnect: unknown = Reflect.get(net.Socket.prototype, 'connect')
     const handle = install(opts)
-    expect(tls.connect).toBe(original)
+    expect(Reflect.get(tls, 'connect')).toBe(original)
     handle.uninstall()
-    expect(net.Socket.prototype.connect).toBe(originalConnect)
+    expect(Reflect.get(net.Socket.prototype, 'connect')).toBe(originalConnect)
     handle.uninstall()
     expect(tls.connect).toBe(original)
     const answer = await get(httpUrl, { agent: false })
@@ -196,8 +198,8 @@ describe('withKeepAlive(agent)', () => {
     ['http.Agent', () => new http.Agent(), () => httpUrl],
     ['https.Agent({ keepAlive: true })', () => new https.Agent({ keepAlive: true, ca: cert }), () => httpsUrl],
     ['a subclass overriding createConnection', () => new (class extends http.Agent {
-      override createConnection(options: net.NetConnectOpts, cb?: (err: Error | null, s: net.Socket) => void): net.Socket {
-        return super.createConnection(options, cb) as net.Socket
+      override createConnection(options: net.NetConnectOpts, cb?: (err: Error | null, s: Duplex) => void): Duplex | null | undefined {
+        return super.createConnection(options, cb)
       }
     })(), () => httpUrl],
   ])('configures every socket of %s and returns the same agent', async (_name, make, url) => {
@@ -229,8 +231,8 @@ describe('connector() for undici', () => {
 })
 
 describe('no leaks', () => {
-  it('sockets and fds return to baseline after 2000 connections through each hook', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', join(harness, 'stress', 'leak-hooks.mjs'), '--count', '2000'], {
+  it('sockets and fds return to baseline after 1000 connections through each hook', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', join(harness, 'stress', 'leak-hooks.mjs'), '--count', '1000'], {
       encoding: 'utf8',
       timeout: 120_000,
     })

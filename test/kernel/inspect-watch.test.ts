@@ -70,7 +70,7 @@ describe.runIf(linux)('tcp-keepalive inspect --watch', () => {
     peers?.kill()
   })
 
-  it('--json: one line per sample, {time, connections}; the leak grows; every row has idle and age', async () => {
+  it('--json: one line per sample, {time, connections}; the leak grows; every row has idle and age', () => {
     const r = spawnSync(process.execPath, [CLI, 'inspect', String(leaker.pid), '--watch', '300ms', '--count', '4', '--json'], { encoding: 'utf8' })
     const lines = r.stdout.trimEnd().split('\n')
     expect(lines).toHaveLength(4)

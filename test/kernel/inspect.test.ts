@@ -5,7 +5,7 @@
 // reader (peek_sockopt.py over pidfd_getfd), against the kernel.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -23,6 +23,8 @@ interface Row {
   keepalive: { enabled: boolean; idle: number; interval: number; count: number; userTimeout: number }
   tcpInfo: TcpInfo
   exposed: boolean
+  accepted: boolean
+  idle: number | null
 }
 interface ChildSocket {
   fd: number
@@ -176,7 +178,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     [['inspect', '1', '--verbose'], /^tcp-keepalive: unknown option "--verbose"/],
     [['watch', '1'], /^tcp-keepalive: unknown command "watch"/],
   ])('bad arguments %j: one line naming the problem, exit 2', async (args, message) => {
-    const r = await runHere(...(args as string[]))
+    const r = await runHere(...(args))
     expect(r.status).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(message)
@@ -188,14 +190,6 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     expect(r).toEqual({ status: 2, stdout: '', stderr: 'tcp-keepalive: PID: "12x" is not a process id (a positive integer)\n' })
   })
 
-  it('a process that does not exist: one line, exit 1', async () => {
-    const gone = spawn(process.execPath, ['-e', ''])
-    await once(gone, 'exit')
-    const r = run('inspect', String(gone.pid))
-    expect(r.status).toBe(1)
-    expect(r.stderr).toBe(`tcp-keepalive inspect: no such process: ${gone.pid}\n`)
-  })
-
   it('a thread id: says whose thread it is and what to run instead, exit 1', () => {
     const tid = readdirSync(`/proc/${child.pid}/task`).map(Number).find((t) => t !== child.pid)
     expect(tid).toBeDefined()
@@ -203,37 +197,12 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     expect(r).toEqual({ status: 1, stdout: '', stderr: `tcp-keepalive inspect: ${tid} is a thread of process ${child.pid}, not a process; its sockets are the process's: tcp-keepalive inspect ${child.pid}\n` })
   })
 
-  it.runIf(process.getuid?.() === 0)('the same unprivileged user may inspect its own process', async () => {
-    // Both as nobody: no CAP_SYS_PTRACE, only the same-user right (no Yama on this kernel, or scope 0).
-    const own = spawn(process.execPath, ['-e', `const s = require('node:net').connect(${port}, '127.0.0.1', () => console.log(s.localPort)); process.stdin.resume()`], { uid: 65534, gid: 65534 })
-    try {
-      const [line] = (await once(own.stdout, 'data')) as [Buffer]
-      const r = spawnSync(process.execPath, [CLI, 'inspect', String(own.pid), '--json'], { encoding: 'utf8', uid: 65534, gid: 65534 })
-      const scope = (() => {
-        try {
-          return Number(readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8'))
-        } catch {
-          return 0
-        }
-      })()
-      if (scope > 0) {
-        expect(r.stderr).toMatch(/Yama \(kernel\.yama\.ptrace_scope = \d\)/)
-        return
-      }
-      expect(r.stderr).toBe('')
-      const rows = JSON.parse(r.stdout) as Row[]
-      expect(rows.map((x) => x.local)).toEqual([`127.0.0.1:${Number(line.toString())}`])
-    } finally {
-      own.kill()
-    }
-  })
-
-  it.runIf(process.getuid?.() === 0)('another user without CAP_SYS_PTRACE: says what right is missing, exit 1', () => {
-    // As nobody, against the child (root's): the kernel refuses, the command explains.
-    const r = spawnSync(process.execPath, [CLI, 'inspect', String(child.pid)], { encoding: 'utf8', uid: 65534, gid: 65534 })
+  it('a process that does not exist: one line, exit 1', async () => {
+    const gone = spawn(process.execPath, ['-e', ''])
+    await once(gone, 'exit')
+    const r = run('inspect', String(gone.pid))
     expect(r.status).toBe(1)
-    expect(r.stderr).toMatch(/^tcp-keepalive inspect: not permitted to read the sockets of process \d+ .*it belongs to uid 0, this is uid 65534; .*CAP_SYS_PTRACE/)
-    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(r.stderr).toBe(`tcp-keepalive inspect: no such process: ${gone.pid}\n`)
   })
 })
 

@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { harness } from '../helpers/paths'
-// @ts-expect-error plain ESM without types, shared with the fuzzer
 import { LINUX_LIMITS, NUMERIC, Planted, expectSet, mismatch } from '../harness/stress/model.mjs'
 import { peekSockopt } from '../helpers/kernel'
 import { fdOf, tcpPair, type Pair } from '../helpers/sockets'
@@ -84,15 +83,15 @@ function runGroup(cases: [string, () => unknown][]): void {
 
 describe.runIf(linux)('type x value matrix (Linux limits)', () => {
   it('the library reports the kernel\'s limits', () => {
-    for (const k of NUMERIC as string[]) expect(capabilities.limits[k as 'idle']).toEqual(LINUX_LIMITS[k])
+    for (const k of NUMERIC) expect(capabilities.limits[k]).toEqual(LINUX_LIMITS[k])
   })
 
-  it.each(NUMERIC as string[])('options.%s: every type and value', (key) => {
+  it.each(NUMERIC)('options.%s: every type and value', (key) => {
     runGroup(VALUES.map(([name, v]) => [`${key} = ${name}`, () => ({ [key]: v })]))
   })
 
-  it.each(NUMERIC as string[])('options.%s: each range bound -1, +0, +1', (key) => {
-    const { min, max } = LINUX_LIMITS[key] as { min: number; max: number }
+  it.each(NUMERIC)('options.%s: each range bound -1, +0, +1', (key) => {
+    const { min, max } = LINUX_LIMITS[key]
     runGroup([min - 1, min, min + 1, max - 1, max, max + 1].map((v) => [`${key} = ${v}`, () => ({ [key]: v })]))
   })
 
@@ -114,8 +113,8 @@ describe.runIf(linux)('type x value matrix (Linux limits)', () => {
     const cases: [string, () => unknown][] = [
       ['frozen', () => Object.freeze({ idle: 4000, count: 4 })],
       ['sealed', () => Object.seal({ interval: 4000 })],
-      ['null prototype', () => Object.assign(Object.create(null), { count: 5 })],
-      ['inherited values (no own keys)', () => Object.create({ idle: 6000 })],
+      ['null prototype', () => Object.assign(Object.create(null) as object, { count: 5 })],
+      ['inherited values (no own keys)', () => Object.create({ idle: 6000 }) as object],
       ['a transparent Proxy', () => new Proxy({ idle: 7000 }, {})],
       ['a Proxy whose ownKeys throws', () => new Proxy({ idle: 7000 }, { ownKeys: () => { throw new Planted('ownKeys') } })],
       ['a getter that throws', () => ({ idle: 1000, get count() { throw new Planted('count') } })],

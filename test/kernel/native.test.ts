@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { harness } from '../helpers/paths'
 import { peekSockopt } from '../helpers/kernel'
@@ -19,6 +20,8 @@ interface Raw {
   slots: Float64Array
   set(target?: unknown): void
   get(target?: unknown): void
+  tcpInfo(target?: unknown, verify?: unknown): Float64Array
+  inspect(pid?: unknown, fd?: unknown, inode?: unknown): Float64Array
 }
 const raw = (require('node-gyp-build') as (dir: string) => Raw)(root)
 
@@ -120,7 +123,7 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
     const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fd
     for (const t of [undefined, null, 'x', -1, 0.5, NaN, Infinity, 2 ** 31, {}, [], Symbol('s'), 10n]) {
       raw.slots.set([0, 1, 9000, -1, -1, -1])
-      expect(() => raw.set(t), String(t)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+      expect(() => raw.set(t), inspect(t)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     }
     for (const bad of [NaN, Infinity, -Infinity, 1000.5, -2, 0, 2 ** 53, Number.MAX_VALUE]) {
       raw.slots.set([0, 1, bad, -1, -1, -1])
@@ -138,6 +141,29 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
     expect(getKeepAlive(p.client)).toMatchObject({ idle: 4000 })
     const seen = peekSockopt(fd)
     if (seen) expect(seen).toMatchObject({ idle: 4000 })
+  })
+
+  // One error discipline for every entry point: tcpInfo and inspect refuse
+  // bad arguments with the same typed codes as set and get (they used to
+  // throw a bare Error with N-API's own message).
+  it('tcpInfo and inspect refuse hostile arguments with a code', async () => {
+    const p = await tcpPair()
+    const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client)
+    const code = (fn: () => unknown) => {
+      try {
+        fn()
+        return 'no error'
+      } catch (err) {
+        return (err as { code?: string }).code ?? `no code: ${String(err)}`
+      }
+    }
+    for (const verify of [undefined, 1, 'true', null]) expect(code(() => raw.tcpInfo(target, verify)), String(verify)).toBe('ERR_INVALID_ARG_TYPE')
+    for (const t of [undefined, 'x', -1, 0.5, {}, 10n]) expect(code(() => raw.tcpInfo(t, true)), inspect(t)).toBe('ERR_INVALID_ARG_TYPE')
+    const inode = 1n
+    for (const args of [['1', 3, inode], [process.pid, '3', inode], [0, 3, inode], [process.pid, -1, inode], [process.pid, 1.5, inode], [process.pid, 3, 1], [NaN, 3, inode]] as const)
+      expect(code(() => raw.inspect(...args)), String(args)).toBe('ERR_INVALID_ARG_TYPE')
+    expect(code(() => raw.inspect(process.pid, 3, -1n))).toBe('ERR_OUT_OF_RANGE')
+    p.close()
   })
 
   it('reads "unknown" and "leave" as different values', async () => {
@@ -160,9 +186,9 @@ describe('drop-time rule', () => {
   it.skipIf(rule === null)('refuses idle + count x interval beyond limits.dropTime.max, naming all three', async () => {
     const max = (rule as { max: number }).max
     const p = await tcpPair()
-    expect(() => setKeepAlive(p.client, { idle: 30_000, interval: 86_400_000, count: 50 })).toThrow(
-      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringMatching(/"idle", "interval" and "count".*idle \+ count x interval.*<= \d+ ms/) }),
-    )
+    const tooLong = (): void => setKeepAlive(p.client, { idle: 30_000, interval: 86_400_000, count: 50 })
+    expect(tooLong).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(tooLong).toThrow(/"idle", "interval" and "count".*idle \+ count x interval.*<= \d+ ms/)
     setKeepAlive(p.client, { idle: 1000, interval: 1000, count: 1 })
     // Partial: judged against the socket's current idle and count.
     expect(() => setKeepAlive(p.client, { interval: capabilities.limits.interval.max })).not.toThrow()

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { harness } from '../helpers/paths'
 import { peekChildSockopt, peekSockopt } from '../helpers/kernel'
-import { capabilities, getKeepAlive, install, parseKeepAliveEnv, recommended } from '../lib'
+import { capabilities, getKeepAlive, install } from '../lib'
 
 const root = join(__dirname, '..', '..')
 const linux = process.platform === 'linux'

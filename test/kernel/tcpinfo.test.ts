@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { notRun, ssObserver } from '../helpers/kernel'
 import { tcpPair, type Pair } from '../helpers/sockets'
 import { parseSsInfo, type SsInfo } from '../helpers/ss-info'
-import { capabilities, getTcpInfo, type TcpInfo } from '../lib'
+import { capabilities, getTcpInfo } from '../lib'
 
 const linux = process.platform === 'linux'
 
@@ -23,10 +23,6 @@ function ssInfo(socket: net.Socket): SsInfo | null {
   return out.trim() ? parseSsInfo(out) : null
 }
 
-const FIELDS: (keyof TcpInfo)[] = [
-  'state', 'rtt', 'rttVariance', 'rto', 'mss', 'congestionWindow', 'unacked', 'retransmits', 'totalRetransmits',
-  'keepaliveProbes', 'lastDataSent', 'lastDataReceived', 'lastAckReceived', 'bytesSent', 'bytesReceived', 'bytesAcked',
-]
 
 describe('getTcpInfo on a loopback connection', () => {
   let p: Pair

@@ -1,5 +1,8 @@
 // The package's ESM and CJS entries, loaded in this process.
+import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
+
+const load = createRequire(__filename)
 
 describe('entries', () => {
   it('the default import carries every named export, the same functions', async () => {
@@ -7,7 +10,7 @@ describe('entries', () => {
     const named = Object.keys(esm).filter((k) => k !== 'default').sort()
     expect(Object.keys(esm.default).sort()).toEqual(named)
     for (const k of named) expect(esm.default[k]).toBe(esm[k])
-    const cjs = require('../../dist/cjs/index.js') as { default: unknown; install: unknown }
+    const cjs = load('../../dist/cjs/index.js') as { default: unknown; install: unknown }
     expect(cjs.default).toBe(esm.default)
   })
 })

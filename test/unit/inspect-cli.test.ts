@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import type { InspectedConnection } from '../../src/cli/inspect'
 
 async function cli(): Promise<typeof import('../../src/cli/main')> {
-  return (await import('../../dist/cjs/cli/main.js')) as typeof import('../../src/cli/main')
+  return import('../../dist/cjs/cli/main.js')
 }
 
 async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -32,6 +32,7 @@ describe('tcp-keepalive inspect: arguments', () => {
       expect(r.status).toBe(2)
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
       // Nothing a terminal acts on reaches it: no C0/C1 control, DEL or direction override.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
       expect(r.stderr.trimEnd()).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/)
     }
     expect((await run('inspect', '12\u001b[2J')).stderr).toBe('tcp-keepalive: PID: "12\\u001b[2J" is not a process id (a positive integer)\n')
@@ -56,7 +57,7 @@ describe('tcp-keepalive inspect: arguments', () => {
     [['inspect', '1', '--options', 'sometimes'], /^tcp-keepalive: --options: "sometimes" is not auto, never or always/],
     [['inspect', '1', '--json=yes'], /^tcp-keepalive: unknown option "--json=yes"/],
   ])('%j: one line naming the problem, exit 2', async (args, message) => {
-    const r = await run(...(args as string[]))
+    const r = await run(...args)
     expect(r.status).toBe(2)
     expect(r.stdout).toBe('')
     expect(r.stderr.trimEnd()).toMatch(message)

@@ -178,15 +178,17 @@ export function startClient(lab, spec) {
 
 /**
  * Captures TCP packets the middlebox receives from the client (before its
- * filter drops them): [{ t (s, epoch), srcPort, flags ('.' = bare ACK, 'R.' = reset), len }].
+ * filter drops them): [{ t (s, epoch), srcPort, dstPort, flags ('.' = bare ACK, 'R.' = reset), len }].
  * A keepalive probe is a bare ACK with no payload on an idle connection.
+ * `{ replies: true }` adds the packets the middlebox passed on to the client
+ * (srcPort is then the server's): what the client received, and when.
  */
-export function capture(lab) {
-  const child = lab.spawn(lab.ns.middle, 'tcpdump', ['-i', lab.dev.mc, '-n', '-tt', '-l', `tcp and src host ${CLIENT_IP}`])
+export function capture(lab, { replies = false } = {}) {
+  const child = lab.spawn(lab.ns.middle, 'tcpdump', ['-i', lab.dev.mc, '-n', '-tt', '-l', `tcp and ${replies ? '' : 'src '}host ${CLIENT_IP}`])
   const packets = []
   createInterface({ input: child.stdout }).on('line', (line) => {
-    const m = /^(\d+\.\d+) IP [\d.]+\.(\d+) > [\d.]+\.\d+: Flags \[([^\]]*)\].* length (\d+)/.exec(line)
-    if (m) packets.push({ t: Number(m[1]), srcPort: Number(m[2]), flags: m[3], len: Number(m[4]) })
+    const m = /^(\d+\.\d+) IP [\d.]+\.(\d+) > [\d.]+\.(\d+): Flags \[([^\]]*)\].* length (\d+)/.exec(line)
+    if (m) packets.push({ t: Number(m[1]), srcPort: Number(m[2]), dstPort: Number(m[3]), flags: m[4], len: Number(m[5]) })
   })
   const ready = new Promise((resolve) => child.stderr.once('data', resolve))
   return {

@@ -7,8 +7,11 @@ pidfd_getfd on its parent on most distributions).
 Usage: peek_sockopt.py  (socket on fd 3) -> JSON on stdout
        peek_sockopt.py PID FD  -> the same for a CHILD of the caller, through
        pidfd_getfd (Linux 5.6+; an ancestor may do this under Yama's default)
-       peek_sockopt.py --serve  -> reads "PID FD" lines, answers one JSON line
-       each (one interpreter for many reads: its start-up dominates a read)
+       peek_sockopt.py --serve  -> first a {"ready": true} line, then reads
+       "PID FD" lines and answers one JSON line each, {"error", "errno"} when
+       the borrow fails (one interpreter for many reads: its start-up, a few
+       hundred milliseconds, dominates a read). PID may be the caller's own:
+       root, or Yama's ptrace_scope 0, lets a child borrow from its parent.
 """
 import ctypes
 import json
@@ -41,12 +44,13 @@ def child_fd(pid: int, fd: int) -> int:
 
 def main() -> None:
     if sys.argv[1:] == ["--serve"]:
+        print(json.dumps({"ready": True}), flush=True)
         for line in sys.stdin:
             pid, fd = (int(x) for x in line.split())
             try:
                 print(json.dumps(state(child_fd(pid, fd))), flush=True)
             except OSError as err:
-                print(json.dumps({"error": str(err)}), flush=True)
+                print(json.dumps({"error": str(err), "errno": err.errno}), flush=True)
         return
     print(json.dumps(state(borrowed_fd())))
 

@@ -6,6 +6,8 @@
 // the other tests' business.
 //
 // A check is [name, async (t) => void]; t = { lib, fx, check(label, ok, detail), say(line) }.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 
 const codeOf = (fn) => {
@@ -34,6 +36,53 @@ export async function openFixtures() {
       peer.destroy()
       server.close()
     },
+  }
+}
+
+/** A second connection to `server`, both ends, for checks that must not touch the held one. */
+export async function pairOn(server) {
+  const side = new Promise((r) => server.once('connection', r))
+  const client = net.connect(server.address().port, '127.0.0.1')
+  await new Promise((r, j) => client.once('connect', r).once('error', j))
+  const peer = await side
+  return { client, peer, close: () => (client.destroy(), peer.destroy()) }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * The kernel's own count of keepalive probes sent, system-wide: Linux's
+ * TcpExt TCPKeepAlive (/proc/net/netstat), the BSDs' "keepalive probes sent"
+ * (netstat -s). An outside view of whether probes go out; null where the OS
+ * has none (Windows). Other sockets' probes only add to it, so a check can
+ * assert a lower bound and nothing more.
+ */
+export function keepaliveProbesSent() {
+  try {
+    if (process.platform === 'linux') {
+      const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'))
+      const names = lines[0].split(/\s+/)
+      const values = lines[1].split(/\s+/)
+      const v = Number(values[names.indexOf('TCPKeepAlive')])
+      return Number.isFinite(v) && names.includes('TCPKeepAlive') ? v : null
+    }
+    if (process.platform === 'darwin' || process.platform === 'freebsd') {
+      const m = /(\d+) keepalive probes? sent/.exec(execFileSync('netstat', ['-s', '-p', 'tcp'], { encoding: 'utf8' }))
+      return m ? Number(m[1]) : null
+    }
+  } catch {
+    // No counter this user may read: unknown, like an OS without one.
+  }
+  return null
+}
+
+/** net.inet.tcp.always_keepalive where the kernel has it (FreeBSD: 1 by default, macOS: 0), else null. */
+export function alwaysKeepalive() {
+  if (process.platform !== 'darwin' && process.platform !== 'freebsd') return null
+  try {
+    return execFileSync('sysctl', ['-n', 'net.inet.tcp.always_keepalive'], { encoding: 'utf8' }).trim() !== '0'
+  } catch {
+    return null
   }
 }
 
@@ -120,6 +169,88 @@ export const checks = [
     fx.peer.write('x')
     fx.client.write('x')
     await new Promise((r) => setTimeout(r, 50))
+  }],
+  // userTimeout: 0 asks for the system's own limit, which is whatever a
+  // fresh socket holds. Windows documents TCP_MAXRT -1 as "retransmit
+  // forever", so writing -1 would be wrong wherever the fresh value is not
+  // -1: the default is read once at load and written back.
+  ['userTimeout 0 gives back what a fresh socket holds', async ({ lib, fx, check, say }) => {
+    if (!lib.capabilities.userTimeout) return say('# userTimeout unsupported here')
+    const p = await pairOn(fx.server)
+    try {
+      const fresh = lib.getKeepAlive(p.client).userTimeout
+      lib.setKeepAlive(p.client, { userTimeout: 9000 })
+      const set = lib.getKeepAlive(p.client).userTimeout
+      lib.setKeepAlive(p.client, { userTimeout: 0 })
+      const back = lib.getKeepAlive(p.client).userTimeout
+      if (fresh === null) say('# userTimeout: unreadable on this platform')
+      else check('a fresh socket\'s userTimeout reads 0, then 9000, then 0 again', fresh === 0 && set === 9000 && back === 0, `fresh ${fresh}, set ${set}, back ${back}`)
+    } finally {
+      p.close()
+    }
+  }],
+  // An RTO is only in force while data is outstanding. macOS reports 0
+  // otherwise (tcp_connection_fill_info), which is no timeout: null. Linux
+  // and FreeBSD report the current value at any time.
+  ['rto is a positive number or null, never 0', async ({ lib, fx, check, say }) => {
+    const p = await pairOn(fx.server)
+    try {
+      p.client.write('x')
+      await new Promise((r) => p.peer.once('data', r))
+      p.peer.write('y')
+      await new Promise((r) => p.client.once('data', r))
+      await sleep(100) // every ACK in, nothing outstanding
+      let info = null
+      const code = codeOf(() => (info = lib.getTcpInfo(p.client)))
+      if (code !== 'no error') return say(`# getTcpInfo: ${code}`)
+      check('rto is positive or null', info.rto === null || info.rto > 0, `rto ${info.rto}`)
+      if (process.platform === 'darwin') check('macOS, nothing outstanding: rto null', info.rto === null, `rto ${info.rto}`)
+      // FreeBSD fills it at any time (Linux too, but qemu-user truncates TCP_INFO to 4 bytes).
+      if (process.platform === 'freebsd') check('FreeBSD: rto known at rest', info.rto > 0, `rto ${info.rto}`)
+    } finally {
+      p.close()
+    }
+  }],
+  // Whether TCP_INFO exists is decided once at load: every connected socket
+  // then answers alike (Windows used to turn any WSAEINVAL into "unsupported").
+  ['getTcpInfo is supported for every socket or for none', async ({ lib, fx, check }) => {
+    const p = await pairOn(fx.server)
+    try {
+      p.client.end()
+      await new Promise((r) => p.peer.once('end', r))
+      const codes = [fx.client, fx.peer, p.client, p.peer].map((s) => codeOf(() => lib.getTcpInfo(s)))
+      const unsupported = codes.filter((c) => c === 'ERR_TCP_KEEPALIVE_UNSUPPORTED').length
+      check('getTcpInfo: one answer for every socket (including a half-closed one)', (unsupported === 0 && codes.every((c) => c === 'no error')) || unsupported === codes.length, codes.join(', '))
+    } finally {
+      p.close()
+    }
+  }],
+  // { enable: false } then { enable: true } without an idle: probes start
+  // again at the socket's idle. XNU re-arms its timer only when the idle is
+  // set, so the addon writes it again there; the kernel's probe counter is
+  // the outside view. Where net.inet.tcp.always_keepalive is set (FreeBSD's
+  // default) the kernel probes whatever SO_KEEPALIVE says, and
+  // getKeepAlive must say so.
+  ['enable: false, then enable: true, probes again at the socket\'s idle', async ({ lib, fx, check, say }) => {
+    if (!lib.capabilities.native || !lib.capabilities.idle) return say('# no per-socket idle here')
+    const p = await pairOn(fx.server)
+    try {
+      lib.setKeepAlive(p.client, { idle: 1000, interval: 1000 })
+      lib.setKeepAlive(p.client, { enable: false })
+      const always = alwaysKeepalive()
+      const enabled = lib.getKeepAlive(p.client).enabled
+      check(`after enable: false, enabled reads ${always ? 'true (always_keepalive is set)' : 'false'}`, enabled === null || enabled === Boolean(always), `enabled ${enabled}`)
+      // Past the idle with keepalive off: XNU has re-armed its timer with the system's 2 h by now.
+      await sleep(1500)
+      const before = keepaliveProbesSent()
+      lib.setKeepAlive(p.client, { enable: true })
+      await sleep(2500)
+      const after = keepaliveProbesSent()
+      if (before === null || after === null) say('# no kernel probe counter here: probes after enable: true not observed')
+      else check('probes sent within 2.5 s of enable: true (idle 1 s)', after - before >= 1, `${after - before} probe(s)`)
+    } finally {
+      p.close()
+    }
   }],
   ['bad input gets its error code', async ({ lib, fx, check }) => {
     check('non-socket: ERR_INVALID_ARG_TYPE', codeOf(() => lib.setKeepAlive({}, {})) === 'ERR_INVALID_ARG_TYPE')

@@ -14,9 +14,9 @@ bad() { echo "not ok - $*"; status=1; }
 
 tarball=$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -n 1)
 contents=$(tar -tzf "$work/$tarball" | sed 's#^package/##' | sort)
-unexpected=$(grep -vE '^(package\.json|README\.md|LICENSE|binding\.gyp|dist/.*|prebuilds/.*|native/.*)$' <<<"$contents" || true)
-[ -z "$unexpected" ] && ok "tarball holds only package.json, README, LICENSE, binding.gyp, dist/, prebuilds/, native/" || bad "unexpected files in the tarball: $unexpected"
-for must in dist/cjs/index.js dist/cjs/index.d.ts dist/esm/index.mjs dist/esm/index.d.mts dist/cjs/register.js dist/cjs/register.d.ts dist/esm/register.mjs dist/esm/register.d.mts binding.gyp native/sys.h native/sys_unix.cc native/sys_windows.cc native/sys_linux.cc native/addon.cc dist/cjs/cli/main.js prebuilds/linux-x64/tcp-keepalive.node LICENSE README.md; do
+unexpected=$(grep -vE '^(package\.json|README\.md|LICENSE|binding\.gyp|register\.cjs|dist/.*|prebuilds/.*|native/.*)$' <<<"$contents" || true)
+[ -z "$unexpected" ] && ok "tarball holds only package.json, README, LICENSE, binding.gyp, register.cjs, dist/, prebuilds/, native/" || bad "unexpected files in the tarball: $unexpected"
+for must in dist/cjs/index.js dist/cjs/index.d.ts dist/esm/index.mjs dist/esm/index.d.mts dist/cjs/register.js dist/cjs/register.d.ts dist/esm/register.mjs dist/esm/register.d.mts binding.gyp native/sys.h native/sys_unix.cc native/sys_windows.cc native/sys_linux.cc native/addon.cc dist/cjs/cli/main.js register.cjs prebuilds/linux-x64/tcp-keepalive.node LICENSE README.md; do
   grep -qx "$must" <<<"$contents" || bad "tarball lacks $must"
 done
 echo "# $(wc -l <<<"$contents") files, $(stat -c %s "$work/$tarball") bytes"
@@ -54,6 +54,11 @@ done
 # The command line installed as a bin, run on this script's own shell.
 summary=$(cd "$app" && PATH="$bin" npx --no-install tcp-keepalive inspect $$ 2>&1 | tail -n 1) || true
 [[ $summary =~ ^[0-9]+\ connections?,\ [0-9]+\ exposed\ to\ a\ 350\ s\ idle\ limit$ ]] && ok "npx tcp-keepalive inspect runs from the install: $summary" || bad "npx tcp-keepalive inspect: $summary"
+
+# The NODE_OPTIONS value for this install works from a directory without the package.
+value=$(cd "$app" && PATH="$bin" npx --no-install tcp-keepalive node-options 2>&1) || true
+far=$(cd / && PATH="$bin" NODE_OPTIONS="$value" TCP_KEEPALIVE=idle=45s node -e 'console.log("started")' 2>&1) || true
+[[ $value == "--require $app/node_modules/tcp-keepalive/register.cjs" && $far == started ]] && ok "npx tcp-keepalive node-options: $value, which starts a process in /" || bad "node-options: $value; from /: $far"
 
 # TypeScript consumers: the public types, strict, under both resolutions.
 cat >"$app/consumer.mts" <<'TS'

@@ -26,7 +26,7 @@ function check(name, ok, detail = '') {
 }
 
 const lib = createRequire(import.meta.url)(join(pkgDir, 'dist', 'cjs', 'index.js'))
-const { setKeepAlive, getKeepAlive, capabilities } = lib
+const { setKeepAlive, capabilities } = lib
 say(`# node ${process.version} ${process.platform}-${process.arch}`)
 say(`# capabilities ${JSON.stringify(capabilities)}`)
 if (flag('--expect-native')) check('native addon loaded', capabilities.native === true, capabilities.reason ?? '')
