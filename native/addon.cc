@@ -464,10 +464,15 @@ napi_value Diag(napi_env env, napi_callback_info info) {
   const double* wanted = nullptr;
   size_t n = 0;
   bool with_info = false;
+  napi_valuetype type;
   if (!c.ok() || !Text(c, c.arg(0), &netns) ||
-      !Doubles(c, c.arg(1), &wanted, &n) ||
-      !c.Check(napi_get_value_bool(env, c.arg(2), &with_info)))
+      !Doubles(c, c.arg(1), &wanted, &n) || !TypeOf(c, c.arg(2), &type))
     return nullptr;
+  if (type != napi_boolean) {
+    c.RefuseType("withInfo must be a boolean");
+    return nullptr;
+  }
+  if (!c.Check(napi_get_value_bool(env, c.arg(2), &with_info))) return nullptr;
   std::vector<uint64_t> inodes(n);
   for (size_t i = 0; i < n; i++)
     if (!Whole(c, wanted[i], 9007199254740991.0, &inodes[i])) return nullptr;
