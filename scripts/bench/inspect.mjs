@@ -51,19 +51,20 @@ const inNs = (code, ...argv) => {
 }
 const SERVER = `
 const kept = []
-const s = require('node:net').createServer((c) => kept.push(c)).listen(0, '127.0.0.1', () => console.log(s.address().port))
+const s = require('node:net').createServer((c) => kept.push(c)).listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => console.log(s.address().port))
 `
-// Opens the connections 500 at a time; half get keepalive, as a real mix would.
+// Opens the connections 250 at a time (a reset under load is retried);
+// half get keepalive, as a real mix would.
 const TARGET = `
 const net = require('node:net')
 const [port, n] = process.argv.slice(1).map(Number)
 const kept = []
 ;(async () => {
-  for (let i = 0; i < n; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => new Promise((resolve, reject) => {
-      const c = net.connect(port, '127.0.0.1', () => { if ((i + j) % 2 === 0) c.setKeepAlive(true, 60000); kept.push(c); resolve() }).on('error', reject)
-    })))
-  }
+  const open = (k, tries) => new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => { if (k % 2 === 0) c.setKeepAlive(true, 60000); kept.push(c); resolve() })
+    c.on('error', (err) => (tries > 0 ? open(k, tries - 1).then(resolve, reject) : reject(err)))
+  })
+  for (let i = 0; i < n; i += 250) await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, j) => open(i + j, 3)))
   console.log('ready')
 })()
 `
