@@ -4,6 +4,7 @@ import type net = require('node:net')
 import { backend } from './backend'
 import { reportError, type ErrorSink } from './errors'
 import { dispatch, kMarks, MARK_EXPLICIT, registry } from './registry'
+import { afterApply } from './spread'
 import { assertTcp, checkSocket, isConnected, isNoise, isPipe, kState, stateOf, type InternalSocket } from './socket'
 import { merge, type Normalized } from './values'
 
@@ -43,6 +44,7 @@ function onConnectApply(this: InternalSocket): void {
 
 function applyConnected(socket: InternalSocket, n: Normalized, onError: ErrorSink | undefined): void {
   backend.set(socket, n)
+  afterApply(socket, n)
   if (onError !== undefined) stateOf(socket).onError = onError
 }
 

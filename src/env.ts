@@ -12,9 +12,11 @@ export interface KeepAliveEnv {
   options: KeepAliveOptions
   /** `server=true`: also configure accepted sockets. */
   server: boolean
+  /** `spread=false`: every socket gets exactly the given idle and interval (install()'s `spread`). */
+  spread: boolean
 }
 
-const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server'] as const
+const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server', 'spread'] as const
 type Key = (typeof KEYS)[number]
 const DURATION = /^(\d+)(?:\.(\d+))?(ms|s|m)?$/
 const MS_PER_UNIT: Record<string, bigint> = { ms: 1n, s: 1000n, m: 60_000n }
@@ -43,7 +45,7 @@ export function duration(text: string): number | 'fraction' | null {
   return Number(scaled / scale)
 }
 
-function parseValue(name: string, key: Exclude<Key, 'server'>, value: string, part: string): number {
+function parseValue(name: string, key: Exclude<Key, 'server' | 'spread'>, value: string, part: string): number {
   if (key === 'count') {
     if (!/^\d+$/.test(value)) throw bad(name, `${q(part)}: count is a number of probes (a whole number such as 9), not ${q(value)}`)
     return Number(value)
@@ -63,7 +65,8 @@ function parseValue(name: string, key: Exclude<Key, 'server'>, value: string, pa
  * Parses a TCP_KEEPALIVE value. `undefined`, empty and `on` mean the
  * recommended defaults; `off` returns null (install nothing); otherwise
  * comma-separated `key=value` parts (`idle`, `interval`, `userTimeout`:
- * durations with a unit, ms, s or m, except 0; `count`: probes; `server`: true or false) replace the
+ * durations with a unit, ms, s or m, except 0; `count`: probes; `server`,
+ * `spread`: true or false) replace the
  * recommended value of their key. Throws on anything else, with a one-line
  * message naming `name`, the bad part and, for a typo, the key meant.
  */
@@ -71,7 +74,7 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
   if (value !== undefined && typeof value !== 'string') throw invalidType('value', 'of type string', value)
   if (typeof name !== 'string') throw invalidType('name', 'of type string', name)
   const text = (value ?? '').trim()
-  if (text === '' || text === 'on') return { options: applicableRecommended(), server: false }
+  if (text === '' || text === 'on') return { options: applicableRecommended(), server: false, spread: true }
   if (text === 'off') return null
 
   const given = new Map<Key, { value: number | boolean; part: string }>()
@@ -95,8 +98,8 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
     const earlier = given.get(k)
     if (earlier) throw bad(name, `${q(k)} is given twice (${q(earlier.part)} and ${q(part)})`)
     if (raw === '') throw bad(name, `${q(part)} has no value`)
-    if (k === 'server') {
-      if (raw !== 'true' && raw !== 'false') throw bad(name, `${q(part)}: server is true or false, not ${q(raw)}`)
+    if (k === 'server' || k === 'spread') {
+      if (raw !== 'true' && raw !== 'false') throw bad(name, `${q(part)}: ${k} is true or false, not ${q(raw)}`)
       given.set(k, { value: raw === 'true', part })
       continue
     }
@@ -130,5 +133,5 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
       if (honoured('userTimeout', sum)) options.userTimeout = sum
     }
   }
-  return { options, server: given.get('server')?.value === true }
+  return { options, server: given.get('server')?.value === true, spread: given.get('spread')?.value !== false }
 }

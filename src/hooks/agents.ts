@@ -4,6 +4,7 @@ import net = require('node:net')
 import { applyNormalized } from '../apply'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
+import { bulkOptions, spreadSetting } from '../spread'
 import { fail, makeConfig, type Config } from './config'
 import type { InstallOptions } from './install'
 
@@ -15,11 +16,11 @@ export interface AgentLike {
 const kAgentConfig = Symbol('tcp-keepalive.agent')
 
 /** withKeepAlive() (documented in hooks/index.ts). */
-export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveOptions, settings: Pick<InstallOptions, 'onError'> = {}): A {
+export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveOptions, settings: Pick<InstallOptions, 'onError' | 'spread'> = {}): A {
   if (agent === null || typeof agent !== 'object' || typeof agent.createConnection !== 'function') {
     throw invalidType('agent', 'an http.Agent or https.Agent (an object with createConnection)', agent)
   }
-  const config = makeConfig({ fixed: normalizeOptions(options), choose: null, client: true, server: false, onError: settings.onError })
+  const config = makeConfig({ fixed: normalizeOptions(options), choose: null, client: true, server: false, onError: settings.onError, spread: spreadSetting(settings?.spread) })
   const target = agent as unknown as { [kAgentConfig]?: Config; createConnection: (...args: unknown[]) => unknown }
   const first = target[kAgentConfig] === undefined
   target[kAgentConfig] = config
@@ -29,7 +30,7 @@ export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveO
     const current = target[kAgentConfig]
     if (!(socket instanceof net.Socket) || !current?.fixed) return
     try {
-      applyNormalized(socket, current.fixed, current.sink)
+      applyNormalized(socket, bulkOptions(current.fixed, current.spread), current.sink)
     } catch (err) {
       fail(current, err, socket)
     }
@@ -66,16 +67,16 @@ function loadUndici(): { buildConnector: (options: object) => Connector } {
 }
 
 /** connector() (documented in hooks/index.ts). */
-export function connector(options: KeepAliveOptions, connectOptions: object = {}, settings: Pick<InstallOptions, 'onError'> = {}): Connector {
+export function connector(options: KeepAliveOptions, connectOptions: object = {}, settings: Pick<InstallOptions, 'onError' | 'spread'> = {}): Connector {
   const fixed = normalizeOptions(options)
-  const config = makeConfig({ fixed, choose: null, client: true, server: false, onError: settings.onError })
+  const config = makeConfig({ fixed, choose: null, client: true, server: false, onError: settings.onError, spread: spreadSetting(settings?.spread) })
   const connect = loadUndici().buildConnector(connectOptions)
   return function keepAliveConnect(opts, callback) {
     return connect(opts, (...result) => {
       const socket = result[1]
       if (socket) {
         try {
-          applyNormalized(socket, fixed, config.sink)
+          applyNormalized(socket, bulkOptions(fixed, config.spread), config.sink)
         } catch (err) {
           fail(config, err, socket)
         }

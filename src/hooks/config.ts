@@ -5,6 +5,7 @@ import { applyFromHook, isExplicit } from '../apply'
 import { reportError, type ErrorSink } from '../errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from '../options'
 import { claim, type InternalSocket } from '../socket'
+import { bulkOptions } from '../spread'
 
 /** What a per-socket chooser learns about the connection. */
 export interface SocketInfo {
@@ -29,6 +30,8 @@ export interface Config {
   client: boolean
   server: boolean
   onError: ((err: Error, socket: net.Socket) => void) | undefined
+  /** Draw each socket's idle and interval (spread.ts). */
+  spread: boolean
   /** fail() bound to this config, made once: no closure per socket. */
   sink: ErrorSink
   /** The chooser run at 'connect' for a client socket reached before it (made once). */
@@ -72,7 +75,7 @@ function choose(config: Config, socket: Marked, direction: Direction): Normalize
   try {
     const chosen = config.choose(socket, infoOf(socket, direction))
     if (chosen === false || chosen === undefined) return null
-    return normalizeOptions(chosen, 'chooser result')
+    return bulkOptions(normalizeOptions(chosen, 'chooser result'), config.spread)
   } catch (err) {
     fail(config, err, socket)
     return null
@@ -90,5 +93,5 @@ export function configure(config: Config, socket: net.Socket, direction: Directi
   // A chooser sees the connected socket (addresses, servername); the client
   // channel publishes before connect() has even started.
   const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : (x: net.Socket) => choose(config, x, direction)
-  applyFromHook(s, config.fixed, chooser, config.sink)
+  applyFromHook(s, bulkOptions(config.fixed, config.spread), chooser, config.sink)
 }

@@ -41,7 +41,7 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
  * Configures every socket `agent` creates, before the request is written.
  * Returns the same agent. Calling it again on the agent replaces the options.
  */
-export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveOptions, settings: Pick<InstallOptions, 'onError'> = {}): A {
+export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveOptions, settings: Pick<InstallOptions, 'onError' | 'spread'> = {}): A {
   return agents().withKeepAlive(agent, options, settings)
 }
 
@@ -49,6 +49,6 @@ export function withKeepAlive<A extends AgentLike>(agent: A, options: KeepAliveO
  * An undici `connect` function (for Agent, Client, Pool) built on undici's own
  * buildConnector with `connectOptions`, configuring each socket it opens.
  */
-export function connector(options: KeepAliveOptions, connectOptions: object = {}, settings: Pick<InstallOptions, 'onError'> = {}): Connector {
+export function connector(options: KeepAliveOptions, connectOptions: object = {}, settings: Pick<InstallOptions, 'onError' | 'spread'> = {}): Connector {
   return agents().connector(options, connectOptions, settings)
 }

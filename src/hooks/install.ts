@@ -5,6 +5,7 @@ import { applicableRecommended } from '../defaults'
 import { invalidType, makeError } from '../errors'
 import { normalizeOptions, type KeepAliveOptions } from '../options'
 import { checkRegistry, pushInstall, removeInstall, type Installation } from '../registry'
+import { spreadSetting } from '../spread'
 import { configure, makeConfig, type KeepAliveChooser } from './config'
 import { ensureHooks, removeHooks } from './dispatch'
 
@@ -15,6 +16,12 @@ export interface InstallOptions {
   client?: boolean
   /** Receives every failure; default: one process warning per error code. Never throws into Node. */
   onError?: (err: Error, socket: net.Socket) => void
+  /**
+   * Draw each socket's idle and interval from the whole seconds in
+   * [90 %, 100 %] of the requested values, so connections opened together
+   * do not probe together (README, "The spread"). Default `true`.
+   */
+  spread?: boolean
 }
 
 export interface InstallHandle {
@@ -23,26 +30,28 @@ export interface InstallHandle {
   uninstall(): void
 }
 
-const SETTINGS = ['server', 'client', 'onError']
+const SETTINGS = ['server', 'client', 'onError', 'spread']
 
 /** install() (documented in hooks/index.ts, the public front). */
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
   if (settings === null || typeof settings !== 'object') throw invalidType('settings', 'of type object', settings)
   for (const key of Object.keys(settings)) {
     if (!SETTINGS.includes(key)) {
-      throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "settings.${key}" is not an install setting. Known settings: server, client, onError.`)
+      throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "settings.${key}" is not an install setting. Known settings: ${SETTINGS.join(', ')}.`)
     }
   }
   const { server = false, client = true, onError } = settings
   if (typeof server !== 'boolean') throw invalidType('settings.server', 'of type boolean', server)
   if (typeof client !== 'boolean') throw invalidType('settings.client', 'of type boolean', client)
   if (onError !== undefined && typeof onError !== 'function') throw invalidType('settings.onError', 'of type function', onError)
+  const spread = spreadSetting(settings.spread)
   const config = makeConfig({
     fixed: typeof options === 'function' ? null : normalizeOptions(options === undefined ? applicableRecommended() : options),
     choose: typeof options === 'function' ? options : null,
     client,
     server,
     onError,
+    spread,
   })
   // Before anything changes: a record another package broke is refused here, not met in net.connect.
   checkRegistry()

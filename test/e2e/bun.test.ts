@@ -35,6 +35,8 @@ import { withKeepAlive, connector } from 'tcp-keepalive'
 const [httpPort, only] = [Number(process.argv[2]), process.argv[3]]
 const base = 'http://127.0.0.1:' + httpPort
 const opts = ${JSON.stringify(EXPLICIT)}
+// Exact values (no spread): they tell the recipes' sockets from the preload's.
+const exact = { spread: false }
 const hold = []
 const cases = {
   async 'net.connect'() {
@@ -53,15 +55,15 @@ const cases = {
   async 'undici request'() { const { request } = await import('undici'); return Number(await (await request(base)).body.text()) },
   async 'undici Agent with connector()'() {
     const { Agent, request } = await import('undici')
-    return Number(await (await request(base, { dispatcher: new Agent({ connect: connector(opts) }) })).body.text())
+    return Number(await (await request(base, { dispatcher: new Agent({ connect: connector(opts, {}, exact) }) })).body.text())
   },
   async 'node-fetch'() { const { default: f } = await import('node-fetch'); return Number(await (await f(base)).text()) },
   async 'node-fetch with withKeepAlive agent'() {
     const { default: f } = await import('node-fetch')
-    return Number(await (await f(base, { agent: withKeepAlive(new http.Agent({ keepAlive: true }), opts) })).text())
+    return Number(await (await f(base, { agent: withKeepAlive(new http.Agent({ keepAlive: true }), opts, exact) })).text())
   },
   async 'ws'() { return wsPort({}) },
-  async 'ws with withKeepAlive agent'() { return wsPort({ agent: withKeepAlive(new http.Agent(), opts) }) },
+  async 'ws with withKeepAlive agent'() { return wsPort({ agent: withKeepAlive(new http.Agent(), opts, exact) }) },
 }
 async function wsPort(options) {
   const { default: WebSocket } = await import('ws')
@@ -117,7 +119,8 @@ async function runBun(args: string[], only?: string): Promise<{ seen: Seen[]; st
   const { NODE_OPTIONS: _n, ...env } = process.env
   const child = spawn(bun as string, [...args, 'app.mjs', String(port), ...(only ? [only] : [])], {
     cwd: project,
-    env: { ...env, TCP_KEEPALIVE: 'idle=45s,interval=7s,count=4' },
+    // spread=false: the exact values are what tell the preload's sockets from the recipes'.
+    env: { ...env, TCP_KEEPALIVE: 'idle=45s,interval=7s,count=4,spread=false' },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''

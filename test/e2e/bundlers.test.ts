@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { peekChildSockopt, procObserver } from '../helpers/kernel'
-import { capabilities } from '../lib'
+import { heldUnderSpread } from '../helpers/spread'
+import { capabilities, recommended } from '../lib'
 
 const root = join(__dirname, '..', '..')
 
@@ -114,7 +115,7 @@ function expectNative(r: Awaited<ReturnType<typeof run>>, label: string): void {
   console.log(`${label}: exit ${String(r.code)}: ${JSON.stringify(r.report)} kernel ${JSON.stringify(r.kernel)}`)
   expect(r.stderr).toBe('')
   expect(r.report).toEqual({ native: true })
-  if (r.kernel) expect(r.kernel).toMatchObject({ enabled: true, idle: 30_000, interval: 10_000, count: 9, userTimeout: 120_000 })
+  if (r.kernel) expect(r.kernel).toMatchObject(heldUnderSpread({ enabled: true, ...recommended }))
   else if (!procObserver.available) console.log(`observer check not run: ${procObserver.reason ?? ''}`)
   expect(r.code).toBe(0)
 }

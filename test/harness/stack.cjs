@@ -33,13 +33,14 @@ async function main() {
   const out = {}
   out.preload = await open()
   // A dependency's copy installs its own, then undoes it.
-  const h = dep.install({ idle: 20000 })
+  // spread: false: each install is told apart by its exact idle.
+  const h = dep.install({ idle: 20000 }, { spread: false })
   out.dependency = await open()
   h.uninstall()
   out.afterDependencyUninstall = await open()
   // Undone out of order: the middle one goes, the top stays; then the top goes.
-  const x = dep.install({ idle: 30000 })
-  const y = dep.install({ idle: 25000 })
+  const x = dep.install({ idle: 30000 }, { spread: false })
+  const y = dep.install({ idle: 25000 }, { spread: false })
   x.uninstall()
   out.middleUndone = await open()
   y.uninstall()

@@ -118,6 +118,17 @@ export function peekSockopt(fd: number): PeekedState | null {
   return JSON.parse(r.stdout) as PeekedState
 }
 
+/** peekSockopt for many sockets of this process, through one reader; null where no observer exists. */
+export function peekSockopts(fds: number[]): PeekedState[] | null {
+  if (!sockoptObserver.available) {
+    notRun(sockoptObserver)
+    return null
+  }
+  const r = spawnSync('python3', [PEEK, '--inherited', String(fds.length)], { stdio: ['ignore', 'pipe', 'pipe', ...fds], encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`peek_sockopt.py failed (${String(r.status)}): ${r.stderr}`)
+  return JSON.parse(r.stdout) as PeekedState[]
+}
+
 /** The same view of a socket held by a child process of this one (pidfd_getfd; Linux 5.6+). */
 export function peekChildSockopt(pid: number, fd: number): PeekedState | null {
   if (!procObserver.available) {

@@ -24,7 +24,7 @@ it.skipIf(process.platform === 'win32')("a dependency's install() and uninstall(
   const text = execFileSync(
     process.execPath,
     ['-r', join(app, 'dist', 'cjs', 'register.js'), join(root, 'test', 'harness', 'stack.cjs'), lib, join(root, 'test', 'harness', 'observe', 'peek_sockopt.py')],
-    { encoding: 'utf8', env: { ...env, TCP_KEEPALIVE: 'idle=45s' }, timeout: 60_000 },
+    { encoding: 'utf8', env: { ...env, TCP_KEEPALIVE: 'idle=45s,spread=false' }, timeout: 60_000 },
   )
   const out = JSON.parse(text) as Record<string, { api: View; kernel: View | null }>
   const on = (idle: number): View => ({ enabled: true, idle })

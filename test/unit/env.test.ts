@@ -3,10 +3,11 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { heldUnderSpread } from '../helpers/spread'
 import { capabilities, getKeepAlive, install, parseKeepAliveEnv, recommended } from '../lib'
 
 const linux = process.platform === 'linux'
-const R = { idle: 30_000, interval: 10_000, count: 9, userTimeout: 120_000 }
+const R = { idle: 20_000, interval: 5000, count: 20, userTimeout: 120_000 }
 
 /**
  * getKeepAlive against what was set. Linux reads back every option; elsewhere
@@ -45,7 +46,8 @@ describe('recommended', () => {
     try {
       const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
       await once(c, 'connect')
-      expectApi(getKeepAlive(c), { enabled: true, ...R })
+      // Drawn per socket within the spread (README, "The spread").
+      expectApi(getKeepAlive(c), heldUnderSpread({ enabled: true, ...R }))
       c.destroy()
     } finally {
       handle.uninstall()
@@ -58,30 +60,32 @@ describe('parseKeepAliveEnv', () => {
   // Linux with the addon: every option exists (the degraded forms are tested without the addon below).
   const all = capabilities.native && capabilities.userTimeout && capabilities.count
   const valid: Array<[string | undefined, ReturnType<typeof parseKeepAliveEnv>]> = [
-    [undefined, { options: R, server: false }],
-    ['', { options: R, server: false }],
-    ['  \t', { options: R, server: false }],
-    ['on', { options: R, server: false }],
-    [' on ', { options: R, server: false }],
+    [undefined, { options: R, server: false, spread: true }],
+    ['', { options: R, server: false, spread: true }],
+    ['  \t', { options: R, server: false, spread: true }],
+    ['on', { options: R, server: false, spread: true }],
+    [' on ', { options: R, server: false, spread: true }],
     ['off', null],
     [' off\n', null],
-    ['idle=60s,interval=10s,count=6,userTimeout=2m', { options: { idle: 60_000, interval: 10_000, count: 6, userTimeout: 120_000 }, server: false }],
+    ['idle=60s,interval=10s,count=6,userTimeout=2m', { options: { idle: 60_000, interval: 10_000, count: 6, userTimeout: 120_000 }, server: false, spread: true }],
     // Keys not given keep the recommended value; the user timeout follows idle + interval x count.
-    ['idle=45s', { options: { idle: 45_000, interval: 10_000, count: 9, userTimeout: 135_000 }, server: false }],
-    ['count=3', { options: { idle: 30_000, interval: 10_000, count: 3, userTimeout: 60_000 }, server: false }],
-    ['server=true', { options: R, server: true }],
-    ['server=false', { options: R, server: false }],
-    [' idle = 60s , count = 3 ', { options: { idle: 60_000, interval: 10_000, count: 3, userTimeout: 90_000 }, server: false }],
-    ['idle=90000ms', { options: { idle: 90_000, interval: 10_000, count: 9, userTimeout: 180_000 }, server: false }],
-    ['idle=0.5m,interval=500ms', { options: { idle: 30_000, interval: 500, count: 9, userTimeout: 39_000 }, server: false }],
+    ['idle=45s', { options: { idle: 45_000, interval: 5000, count: 20, userTimeout: 145_000 }, server: false, spread: true }],
+    ['count=3', { options: { idle: 20_000, interval: 5000, count: 3, userTimeout: 35_000 }, server: false, spread: true }],
+    ['server=true', { options: R, server: true, spread: true }],
+    ['server=false', { options: R, server: false, spread: true }],
+    ['spread=false', { options: R, server: false, spread: false }],
+    ['spread=true,server=true', { options: R, server: true, spread: true }],
+    [' idle = 60s , count = 3 ', { options: { idle: 60_000, interval: 5000, count: 3, userTimeout: 75_000 }, server: false, spread: true }],
+    ['idle=90000ms', { options: { idle: 90_000, interval: 5000, count: 20, userTimeout: 190_000 }, server: false, spread: true }],
+    ['idle=0.5m,interval=500ms', { options: { idle: 30_000, interval: 500, count: 20, userTimeout: 50_000 }, server: false, spread: true }],
     // 1500 ms is held as 2 s by the kernel: the derived user timeout counts 2 s.
-    ['idle=1.5s', { options: { idle: 1500, interval: 10_000, count: 9, userTimeout: 92_000 }, server: false }],
-    ['idle=2.000s,interval=1.0ms', { options: { idle: 2000, interval: 1, count: 9, userTimeout: 11_000 }, server: false }],
-    ['idle=060s', { options: { idle: 60_000, interval: 10_000, count: 9, userTimeout: 150_000 }, server: false }],
-    ['userTimeout=0', { options: { idle: 30_000, interval: 10_000, count: 9, userTimeout: 0 }, server: false }],
-    ['userTimeout=5m,idle=10s', { options: { idle: 10_000, interval: 10_000, count: 9, userTimeout: 300_000 }, server: false }],
+    ['idle=1.5s', { options: { idle: 1500, interval: 5000, count: 20, userTimeout: 102_000 }, server: false, spread: true }],
+    ['idle=2.000s,interval=1.0ms', { options: { idle: 2000, interval: 1, count: 20, userTimeout: 22_000 }, server: false, spread: true }],
+    ['idle=060s', { options: { idle: 60_000, interval: 5000, count: 20, userTimeout: 160_000 }, server: false, spread: true }],
+    ['userTimeout=0', { options: { idle: 20_000, interval: 5000, count: 20, userTimeout: 0 }, server: false, spread: true }],
+    ['userTimeout=5m,idle=10s', { options: { idle: 10_000, interval: 5000, count: 20, userTimeout: 300_000 }, server: false, spread: true }],
     // The sum passes the OS maximum: no user timeout, the count alone decides.
-    ['idle=32767s,interval=32767s,count=127', { options: { idle: 32_767_000, interval: 32_767_000, count: 127 }, server: false }],
+    ['idle=32767s,interval=32767s,count=127', { options: { idle: 32_767_000, interval: 32_767_000, count: 127 }, server: false, spread: true }],
   ]
   it.runIf(all).each(valid)('%j', (value, expected) => {
     expect(parseKeepAliveEnv(value)).toEqual(expected)
@@ -91,7 +95,7 @@ describe('parseKeepAliveEnv', () => {
   const idleTooLong = `${capabilities.limits.idle.max / 1000 + 1}s`
   const countTooMany = String(capabilities.limits.count.max + 1)
   const invalid: Array<[string, string, RegExp]> = [
-    ['intreval=10s', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"\? Options: idle, interval, count, userTimeout, server$/],
+    ['intreval=10s', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"\? Options: idle, interval, count, userTimeout, server, spread$/],
     ['idle=60s,intreval=10s', 'ERR_INVALID_ARG_VALUE', /unknown option "intreval".*did you mean "interval"/],
     ['userTimout=5s', 'ERR_INVALID_ARG_VALUE', /did you mean "userTimeout"/],
     ['Idle=5s', 'ERR_INVALID_ARG_VALUE', /unknown option "Idle".*did you mean "idle"/],
@@ -123,6 +127,10 @@ describe('parseKeepAliveEnv', () => {
     ['userTimeout=-1', 'ERR_INVALID_ARG_VALUE', /"-1" is not a duration/],
     ['server=yes', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: "server=yes": server is true or false, not "yes"$/],
     ['server=TRUE', 'ERR_INVALID_ARG_VALUE', /server is true or false/],
+    ['spread=no', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: "spread=no": spread is true or false, not "no"$/],
+    ['spread=0', 'ERR_INVALID_ARG_VALUE', /spread is true or false/],
+    ['spread=', 'ERR_INVALID_ARG_VALUE', /"spread=" has no value/],
+    ['spred=false', 'ERR_INVALID_ARG_VALUE', /did you mean "spread"/],
     ['ON', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: "ON" is not key=value \(did you mean "on"\?\); write on, off, or key=value parts/],
     ['yes', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: "yes" is not key=value; write on, off/],
     ['idle', 'ERR_INVALID_ARG_VALUE', /"idle" is not key=value \(did you mean "idle"\?\)/],

@@ -495,7 +495,8 @@ const cases = {
         await checkpoint(stage, s.localPort, t.http, s, want)
         s.destroy()
       }
-      const h = other.install(theirs, { onError: note })
+      // spread: false: the exact values tell which copy configured a socket.
+      const h = other.install(theirs, { onError: note, spread: false })
       await open('other copy installed last', { enabled: true, ...theirs })
       handle.uninstall()
       await open('first copy uninstalled', { enabled: true, ...theirs })

@@ -7,6 +7,8 @@ pidfd_getfd on its parent on most distributions).
 Usage: peek_sockopt.py  (socket on fd 3) -> JSON on stdout
        peek_sockopt.py PID FD  -> the same for a CHILD of the caller, through
        pidfd_getfd (Linux 5.6+; an ancestor may do this under Yama's default)
+       peek_sockopt.py --inherited N  -> sockets on fds 3 .. 3+N-1, a JSON
+       array (one interpreter for many sockets of the caller)
        peek_sockopt.py --serve  -> first a {"ready": true} line, then reads
        "PID FD" lines and answers one JSON line each, {"error", "errno"} when
        the borrow fails (one interpreter for many reads: its start-up, a few
@@ -51,6 +53,9 @@ def main() -> None:
                 print(json.dumps(state(child_fd(pid, fd))), flush=True)
             except OSError as err:
                 print(json.dumps({"error": str(err), "errno": err.errno}), flush=True)
+        return
+    if sys.argv[1:2] == ["--inherited"]:
+        print(json.dumps([state(os.dup(3 + i)) for i in range(int(sys.argv[2]))]))
         return
     print(json.dumps(state(borrowed_fd())))
 
