@@ -15,7 +15,10 @@ case "${1:-}" in
     cxx=${CXX_ARM:-arm-linux-gnueabihf-g++}; pkg=g++-arm-linux-gnueabihf
     # armv7 in the name: node-gyp-build then offers it only to an armv7 Node
     # (its process.config arm_version), never to an armv6 one it would crash.
-    file=tcp-keepalive.armv7.node; arch_flags=(-march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard) ;;
+    # -Wno-psabi: GCC notes that GCC 7.1 changed how some std::vector iterators
+    # are passed on ARM; nothing here crosses that boundary (libstdc++ is linked
+    # in statically, built by this same compiler), so the notes only hide output.
+    file=tcp-keepalive.armv7.node; arch_flags=(-march=armv7-a -mfpu=vfpv3-d16 -mfloat-abi=hard -Wno-psabi) ;;
   *) echo "usage: $0 arm64|arm" >&2; exit 2 ;;
 esac
 command -v "$cxx" >/dev/null || { echo "missing $cxx: apt-get install $pkg" >&2; exit 2; }
