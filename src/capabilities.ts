@@ -36,7 +36,17 @@ export interface Capabilities {
   readonly hooks: HookPaths
 }
 
-/** What the chosen backend can do, and which sockets install() reaches (probed when first read). */
+// The backend's fields in its order; hooks comes last.
+const FIELDS = ['native', 'platform', 'idle', 'interval', 'count', 'userTimeout', 'limits', 'userTimeoutOption', 'reason'] as const satisfies readonly (keyof Capabilities)[]
+
+/**
+ * What the chosen backend can do, and which sockets install() reaches. Read
+ * when first used: each field is a getter, so importing the package loads no
+ * addon and probes nothing; the values never change once read.
+ */
 export const capabilities: Capabilities = Object.freeze(
-  Object.defineProperty({ ...backend.capabilities } as Capabilities, 'hooks', { get: hookPaths, enumerable: true, configurable: false }),
+  Object.defineProperties({} as Capabilities, {
+    ...Object.fromEntries(FIELDS.map((key) => [key, { get: () => backend.capabilities[key], enumerable: true, configurable: false }])),
+    hooks: { get: hookPaths, enumerable: true, configurable: false },
+  }),
 )

@@ -1,4 +1,4 @@
-import { capabilities, type KeepAliveOptionName } from './capabilities'
+import { capabilities, type KeepAliveOptionName, type OptionLimit } from './capabilities'
 import { dropTimeRuleError, invalidType, makeError } from './errors'
 import { closest } from './suggest'
 import { UNSET, type Normalized } from './values'
@@ -32,12 +32,8 @@ export interface KeepAliveState {
 
 const NUMERIC: readonly KeepAliveOptionName[] = ['idle', 'interval', 'count', 'userTimeout']
 const KNOWN = new Set<string>(['enable', ...NUMERIC])
-const UNIT: Record<KeepAliveOptionName, string> = {
-  idle: 'ms, rounded up to whole seconds',
-  interval: 'ms, rounded up to whole seconds',
-  count: 'probes',
-  userTimeout: capabilities.platform === 'linux' ? 'ms' : 'ms, rounded up to whole seconds',
-}
+const unit = (key: KeepAliveOptionName): string =>
+  key === 'count' ? 'probes' : key === 'userTimeout' && capabilities.platform === 'linux' ? 'ms' : 'ms, rounded up to whole seconds'
 
 // Per option, what readNumber needs, resolved once: looking these up by key
 // on every call was half the cost of validation.
@@ -49,10 +45,18 @@ interface Check {
 }
 const check = (key: KeepAliveOptionName): Check =>
   Object.freeze({ key, supported: capabilities[key], min: capabilities.limits[key].min, max: capabilities.limits[key].max })
-const CHECK_IDLE = check('idle')
-const CHECK_INTERVAL = check('interval')
-const CHECK_COUNT = check('count')
-const CHECK_USER_TIMEOUT = check('userTimeout')
+// Resolved at the first validation, not at import: reading capabilities
+// loads the addon, which importing the package does not.
+interface Checks {
+  readonly idle: Check
+  readonly interval: Check
+  readonly count: Check
+  readonly userTimeout: Check
+  readonly dropTime: OptionLimit | null
+}
+let checks: Checks | undefined
+const resolveChecks = (): Checks =>
+  (checks = Object.freeze({ idle: check('idle'), interval: check('interval'), count: check('count'), userTimeout: check('userTimeout'), dropTime: capabilities.limits.dropTime }))
 
 // Takes the value, not the key: a keyed load with four different keys goes
 // megamorphic and was the largest JS cost of a call in a perf profile.
@@ -76,7 +80,7 @@ function badNumber(value: number, c: Check, argName: string): Error {
   return makeError(
     RangeError,
     'ERR_OUT_OF_RANGE',
-    `The value of "${name}" is out of range. It must be ${integer}>= ${c.min} && <= ${c.max} (${UNIT[c.key]}, ${capabilities.platform}). Received ${String(value)}`,
+    `The value of "${name}" is out of range. It must be ${integer}>= ${c.min} && <= ${c.max} (${unit(c.key)}, ${capabilities.platform}). Received ${String(value)}`,
   )
 }
 
@@ -92,16 +96,14 @@ function unknownKey(argName: string, key: string): Error {
   )
 }
 
-const DROP_TIME = capabilities.limits.dropTime
-
-const dropTimeError = (detail: string): Error => dropTimeRuleError(DROP_TIME?.max ?? 0, capabilities.platform, detail)
+const dropTimeError = (max: number, detail: string): Error => dropTimeRuleError(max, capabilities.platform, detail)
 
 // Checked here when all three are given; a partial update is checked by the
 // addon against the socket's current values for the others.
-function checkDropTime(n: Normalized): void {
-  if (DROP_TIME === null || n.idle === UNSET || n.interval === UNSET || n.count === UNSET) return
+function checkDropTime(n: Normalized, dropTime: OptionLimit): void {
+  if (n.idle === UNSET || n.interval === UNSET || n.count === UNSET) return
   const total = Math.ceil(n.idle / 1000) * 1000 + n.count * Math.ceil(n.interval / 1000) * 1000
-  if (total > DROP_TIME.max) throw dropTimeError(`received ${n.idle} + ${n.count} x ${n.interval} = ${total}`)
+  if (total > dropTime.max) throw dropTimeError(dropTime.max, `received ${n.idle} + ${n.count} x ${n.interval} = ${total}`)
 }
 
 const DEFAULTS: Normalized = Object.freeze({ enable: 1, idle: UNSET, interval: UNSET, count: UNSET, userTimeout: UNSET })
@@ -133,13 +135,14 @@ export function normalizeOptions(options: unknown, argName = 'options'): Normali
   if (enable !== undefined && typeof enable !== 'boolean') throw invalidType(`${argName}.enable`, 'of type boolean', enable)
   // Not frozen: readonly in the type is enough for internal values, and
   // freezing on every call costs more than the setsockopt it precedes.
+  const c = checks ?? resolveChecks()
   const n: Normalized = {
     enable: enable === false ? 0 : 1,
-    idle: readNumber(record.idle, CHECK_IDLE, argName),
-    interval: readNumber(record.interval, CHECK_INTERVAL, argName),
-    count: readNumber(record.count, CHECK_COUNT, argName),
-    userTimeout: readNumber(record.userTimeout, CHECK_USER_TIMEOUT, argName),
+    idle: readNumber(record.idle, c.idle, argName),
+    interval: readNumber(record.interval, c.interval, argName),
+    count: readNumber(record.count, c.count, argName),
+    userTimeout: readNumber(record.userTimeout, c.userTimeout, argName),
   }
-  if (DROP_TIME !== null) checkDropTime(n)
+  if (c.dropTime !== null) checkDropTime(n, c.dropTime)
   return n
 }

@@ -95,11 +95,13 @@ export function spreadOf(n: Normalized): Normalized {
 // holds the idle drawn (nobody changed it since), and never on a destroyed
 // socket (the backend refuses it).
 const FINE_AHEAD = 15_000
-const REFINE = capabilities.native && capabilities.platform === 'linux'
+// Read at first use: capabilities loads the addon, importing does not.
+let refining: boolean | undefined
+const REFINE = (): boolean => (refining ??= capabilities.native && capabilities.platform === 'linux')
 
 /** Called once bulk options are applied to a connected socket. */
 export function afterApply(socket: InternalSocket, n: Normalized): void {
-  if (!REFINE || !drawn.has(n) || n.idle === UNSET || n.idle <= FINE_AHEAD + GRANULE) return
+  if (!REFINE() || !drawn.has(n) || n.idle === UNSET || n.idle <= FINE_AHEAD + GRANULE) return
   // A weak reference: the timer must not keep a closed socket alive until it fires.
   setTimeout(refine, n.idle - FINE_AHEAD, new WeakRef(socket), n.idle).unref()
 }
