@@ -126,3 +126,24 @@ it('linux: importing opens no TCP connection (the TCP counters of a network name
   expect(out.control.active, 'the control connection is counted').toBeGreaterThanOrEqual(1)
   expect(out.importing).toEqual({ active: 0, passive: 0 })
 })
+
+// The addon loads at the first use, not at import: its dlopen is most of an
+// import's cost. The kernel's list of this process's mappings tells whether
+// the shared object is in; reading capabilities is the control that it is
+// seen once loaded.
+const MAPS = `
+const fs = require('node:fs')
+const mapped = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').some((l) => l.endsWith('.node') && l.includes('tcp_keepalive'))
+const pkg = require(${JSON.stringify(join(root, 'dist/cjs/index.js'))})
+const imported = mapped()
+const native = pkg.capabilities.native
+console.log(JSON.stringify({ imported, native, used: mapped() }))
+`
+
+it('linux: importing maps no addon; the first read of capabilities does (/proc/self/maps)', (ctx) => {
+  if (process.platform !== 'linux') return ctx.skip('Linux only (/proc/self/maps)')
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', MAPS], { encoding: 'utf8', timeout: 30_000 })) as { imported: boolean; native: boolean; used: boolean }
+  if (!out.native) return ctx.skip('the addon did not load here, so there is nothing to see mapped')
+  expect(out.imported).toBe(false)
+  expect(out.used).toBe(true)
+})
