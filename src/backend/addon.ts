@@ -1,4 +1,5 @@
 // Loading the native addon. What its values mean is native.ts's business.
+import fs = require('node:fs')
 import path = require('node:path')
 import { stopIfBundled } from '../bundled'
 
@@ -59,20 +60,35 @@ function lacking(b: unknown): string | null {
   return lacks.length === 0 ? null : lacks.join(', ')
 }
 
+/**
+ * The addon's file. A local build (build/Release, as npm's install script or
+ * `npm run build` leaves it) is taken directly: node-gyp-build's module load
+ * and directory scans cost about as much as the addon's own dlopen.
+ * Everything else (PREBUILDS_ONLY, TCP_KEEPALIVE_PREBUILD, build/Debug,
+ * prebuilds/ with its libc and armv tags) is node-gyp-build's choice.
+ */
+function resolveAddon(root: string): string {
+  if (!process.env.PREBUILDS_ONLY && !process.env.TCP_KEEPALIVE_PREBUILD) {
+    const release = path.join(root, 'build', 'Release', 'tcp_keepalive.node')
+    if (fs.existsSync(release)) return release
+  }
+  return (require('node-gyp-build') as { path(dir: string): string }).path(root)
+}
+
 function load(): AddonLoad {
   // dist/cjs/backend/addon.js -> package root, where node-gyp-build looks for
   // build/Release and prebuilds/<platform>-<arch>.
   const root = path.join(__dirname, '..', '..', '..')
   stopIfBundled(root)
   try {
-    const nodeGypBuild = require('node-gyp-build') as ((dir: string) => unknown) & { path?: (dir: string) => string }
-    const addon = nodeGypBuild(root)
+    const file = resolveAddon(root)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon's file, resolved above
+    const addon: unknown = require(file)
     // The addon's init gives up quietly rather than abort when its environment
     // goes away mid-load; what it left behind is then incomplete.
     const lacks = lacking(addon)
     if (lacks !== null) {
-      const file = typeof nodeGypBuild.path === 'function' ? ` (${path.relative(root, nodeGypBuild.path(root))})` : ''
-      return { addon: null, reason: `the native addon${file} exports no ${lacks}: not this version's addon, or its initialisation gave up (its environment went away mid-load)` }
+      return { addon: null, reason: `the native addon (${path.relative(root, file)}) exports no ${lacks}: not this version's addon, or its initialisation gave up (its environment went away mid-load)` }
     }
     return { addon: addon as Addon, reason: null }
   } catch (err) {
