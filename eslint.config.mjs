@@ -16,10 +16,10 @@ export default tseslint.config(
     },
     rules: {
       // src/ is compiled to CommonJS and imports with `import x = require()`;
-      // a plain require() is for what loads lazily: undici (an optional
-      // peer), node-gyp-build, and the package's own modules that importing
+      // a plain require() is for what loads lazily: undici and
+      // @opentelemetry/api (optional peers), node-gyp-build, and the package's own modules that importing
       // it must not pay for (the fallback, the hooks' install and agents).
-      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true, allow: ['^undici$', '^node-gyp-build$', '^\\./[\\w-]+$'] }],
+      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true, allow: ['^undici$', '^@opentelemetry/api$', '^node-gyp-build$', '^\\./[\\w-]+$'] }],
       // `_name` marks a parameter or destructured key kept for its position.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
     },

@@ -25,9 +25,15 @@
 // NaN reaching an integer cast is undefined behaviour.
 #include <napi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstddef>
+#include <cstring>
+#include <initializer_list>
 #include <new>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "sys.h"
 
@@ -291,8 +297,8 @@ napi_value DoubleArray(Call& c, const double* values, size_t n) {
   return array;
 }
 
-// getTcpInfo and the inspector are called a few times per connection at
-// most, so plain arguments and a fresh result array.
+// getTcpInfo is called a few times per connection at most, so plain
+// arguments and a fresh result array.
 
 // tcpInfo(target, verify): Float64Array in TcpInfoField order, -1 = unknown.
 napi_value TcpInfoOf(napi_env env, napi_callback_info info) {
@@ -319,50 +325,227 @@ napi_value TcpInfoOf(napi_env env, napi_callback_info info) {
   return DoubleArray(c, result.v, tka::kInfoFields);
 }
 
-// inspect(pid, fd, inode as bigint): borrows another process's socket, reads
-// it and gives it back before returning, whatever happened. Float64Array:
-// [one value per tka::Option, ...TcpInfoField order]; negative = unknown.
-napi_value InspectSocket(napi_env env, napi_callback_info info) {
-  Call c(env, info);
-  if (!c.ok()) return nullptr;
-  int64_t pid = 0, fd = 0;
-  uint64_t inode = 0;
-  bool lossless = false;
-  napi_valuetype type;
-  if (!Integer(c, c.arg(0), 1, INT_MAX, &pid, "pid must be a positive integer") ||
-      !Integer(c, c.arg(1), 0, INT_MAX, &fd, "fd must be a non-negative integer") ||
-      !TypeOf(c, c.arg(2), &type))
-    return nullptr;
-  if (type != napi_bigint) {
-    c.RefuseType("inode must be a bigint");
-    return nullptr;
-  }
-  if (!c.Check(napi_get_value_bigint_uint64(env, c.arg(2), &inode, &lossless)))
-    return nullptr;
-  if (!lossless) {
-    c.RefuseRange("inode out of range");
-    return nullptr;
-  }
-  tka::Failure fail;
-  tka::Socket s;
-  if (!tka::BorrowSocket(pid, fd, inode, &s, &fail)) {
-    c.Fail(fail);
-    return nullptr;
-  }
-  tka::Settings have(tka::kUnknown);
-  tka::TcpInfo tcp;
-  const bool read = tka::Read(s, &have, &fail) && tka::ReadTcpInfo(s, &tcp, &fail);
-  tka::ReleaseBorrowed(s);
-  if (!read) {
-    c.Fail(fail);
-    return nullptr;
-  }
-  double out[tka::kOptions + tka::kInfoFields];
-  for (int o = 0; o < tka::kOptions; o++)
-    out[o] = static_cast<double>(have.v[o]);
-  for (int i = 0; i < tka::kInfoFields; i++) out[tka::kOptions + i] = tcp.v[i];
-  return DoubleArray(c, out, tka::kOptions + tka::kInfoFields);
+#if defined(__linux__)
+// ---- The process inspector's reader (sys.h, Linux-only facilities) ----
+// Thousands of sockets per call: they cross as flat typed arrays, one row of
+// kDiagStride doubles and 32 address bytes per socket (src/backend/inspect.ts
+// reads the same layouts).
+enum DiagField {
+  kDiagInode, kDiagFamily, kDiagSport, kDiagDport, kDiagState, kDiagTimer,
+  kDiagTimerMs, kDiagRetrans, kDiagClassid, kDiagUid, kDiagInfo,
+  kDiagStride = kDiagInfo + tka::kInfoFields
+};
+// take(): per order, the code, one value per tka::Option, the netns inode and
+// whether a socket row was filled.
+enum TakeField {
+  kTakeCode, kTakeOptions, kTakeNetns = kTakeOptions + tka::kOptions,
+  kTakeHasSocket, kTakeHasInfo, kTakeStride
+};
+
+bool Doubles(Call& c, napi_value v, const double** data, size_t* n) {
+  bool is = false;
+  napi_typedarray_type type = napi_int8_array;
+  void* raw = nullptr;
+  if (!c.Check(napi_is_typedarray(c.env(), v, &is))) return false;
+  if (is && !c.Check(napi_get_typedarray_info(c.env(), v, &type, n, &raw,
+                                              nullptr, nullptr)))
+    return false;
+  if (!is || type != napi_float64_array)
+    return c.RefuseType("expected a Float64Array");
+  *data = static_cast<const double*>(raw);
+  return true;
 }
+
+bool Text(Call& c, napi_value v, std::string* out) {
+  napi_valuetype type;
+  size_t len = 0;
+  if (!TypeOf(c, v, &type)) return false;
+  if (type != napi_string) return c.RefuseType("expected a string");
+  if (!c.Check(napi_get_value_string_utf8(c.env(), v, nullptr, 0, &len)))
+    return false;
+  out->assign(len, '\0');
+  return c.Check(
+      napi_get_value_string_utf8(c.env(), v, &(*out)[0], len + 1, &len));
+}
+
+// A non-negative integer from a double: anything else (NaN, negative, a
+// fraction, beyond 2^53) is refused before any cast.
+bool Whole(Call& c, double d, double max, uint64_t* out) {
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d)))
+    return c.RefuseRange("expected a whole number in range");
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+napi_value Bytes(Call& c, const std::vector<uint8_t>& bytes) {
+  void* data = nullptr;
+  napi_value buffer = nullptr, array = nullptr;
+  if (!c.Check(napi_create_arraybuffer(c.env(), bytes.size(), &data, &buffer)) ||
+      !c.Check(napi_create_typedarray(c.env(), napi_uint8_array, bytes.size(),
+                                      buffer, 0, &array)))
+    return nullptr;
+  if (!bytes.empty()) std::memcpy(data, bytes.data(), bytes.size());
+  return array;
+}
+
+napi_value List(Call& c, std::initializer_list<napi_value> items) {
+  napi_value out = nullptr;
+  if (!c.Check(napi_create_array(c.env(), &out))) return nullptr;
+  uint32_t i = 0;
+  for (napi_value v : items)
+    if (v == nullptr || !c.Check(napi_set_element(c.env(), out, i++, v)))
+      return nullptr;
+  return out;
+}
+
+void PutSocket(const tka::DiagSocket& d, double* row, uint8_t* addr) {
+  row[kDiagInode] = static_cast<double>(d.inode);
+  row[kDiagFamily] = d.family;
+  row[kDiagSport] = d.sport;
+  row[kDiagDport] = d.dport;
+  row[kDiagState] = d.state;
+  row[kDiagTimer] = d.timer;
+  row[kDiagTimerMs] = static_cast<double>(d.timer_ms);
+  row[kDiagRetrans] = d.retrans;
+  row[kDiagClassid] = static_cast<double>(d.classid);
+  row[kDiagUid] = static_cast<double>(d.uid);
+  for (int i = 0; i < tka::kInfoFields; i++) row[kDiagInfo + i] = d.info.v[i];
+  std::memcpy(addr, d.src, 16);
+  std::memcpy(addr + 16, d.dst, 16);
+}
+
+// socketFds(pid) -> Float64Array [fd, inode]*
+napi_value SocketFds(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  int64_t pid = 0;
+  if (!c.ok() ||
+      !Integer(c, c.arg(0), 1, INT_MAX, &pid, "pid must be a positive integer"))
+    return nullptr;
+  std::vector<std::pair<int64_t, uint64_t>> fds;
+  tka::Failure fail;
+  if (!tka::SocketFds(pid, &fds, &fail)) {
+    c.Fail(fail);
+    return nullptr;
+  }
+  std::vector<double> out(fds.size() * 2);
+  for (size_t i = 0; i < fds.size(); i++) {
+    out[i * 2] = static_cast<double>(fds[i].first);
+    out[i * 2 + 1] = static_cast<double>(fds[i].second);
+  }
+  return DoubleArray(c, out.data(), out.size());
+}
+
+// socketKinds(pid, fds) -> Float64Array (see tka::SocketKinds)
+napi_value SocketKinds(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  int64_t pid = 0;
+  const double* fds = nullptr;
+  size_t n = 0;
+  if (!c.ok() ||
+      !Integer(c, c.arg(0), 1, INT_MAX, &pid, "pid must be a positive integer") ||
+      !Doubles(c, c.arg(1), &fds, &n))
+    return nullptr;
+  std::vector<int64_t> list(n);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t fd = 0;
+    if (!Whole(c, fds[i], INT_MAX, &fd)) return nullptr;
+    list[i] = static_cast<int64_t>(fd);
+  }
+  std::vector<int> kinds(n);
+  tka::SocketKinds(pid, list.data(), n, kinds.data());
+  std::vector<double> out(kinds.begin(), kinds.end());
+  return DoubleArray(c, out.data(), n);
+}
+
+// diag(netnsPath, inodes, withInfo) -> [rows, addresses]
+napi_value Diag(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  std::string netns;
+  const double* wanted = nullptr;
+  size_t n = 0;
+  bool with_info = false;
+  napi_valuetype type;
+  if (!c.ok() || !Text(c, c.arg(0), &netns) ||
+      !Doubles(c, c.arg(1), &wanted, &n) || !TypeOf(c, c.arg(2), &type))
+    return nullptr;
+  if (type != napi_boolean) {
+    c.RefuseType("withInfo must be a boolean");
+    return nullptr;
+  }
+  if (!c.Check(napi_get_value_bool(env, c.arg(2), &with_info))) return nullptr;
+  std::vector<uint64_t> inodes(n);
+  for (size_t i = 0; i < n; i++)
+    if (!Whole(c, wanted[i], 9007199254740991.0, &inodes[i])) return nullptr;
+  std::sort(inodes.begin(), inodes.end());
+  std::vector<tka::DiagSocket> found;
+  tka::Failure fail;
+  if (!tka::DiagTcp(netns.c_str(), inodes.data(), inodes.size(), with_info,
+                    &found, &fail)) {
+    c.Fail(fail);
+    return nullptr;
+  }
+  std::vector<double> rows(found.size() * kDiagStride);
+  std::vector<uint8_t> addrs(found.size() * 32);
+  for (size_t i = 0; i < found.size(); i++)
+    PutSocket(found[i], &rows[i * kDiagStride], &addrs[i * 32]);
+  return List(c, {DoubleArray(c, rows.data(), rows.size()), Bytes(c, addrs)});
+}
+
+// take(pid, cgroup tasks files joined by '\n', [fd, inode, flags]*); flags:
+// 1 want_info, 2 want_tcp_info
+//   -> [results (kTakeStride each), rows, addresses]
+napi_value Take(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  int64_t pid = 0;
+  std::string joined;
+  const double* flat = nullptr;
+  size_t n = 0;
+  if (!c.ok() ||
+      !Integer(c, c.arg(0), 1, INT_MAX, &pid, "pid must be a positive integer") ||
+      !Text(c, c.arg(1), &joined) || !Doubles(c, c.arg(2), &flat, &n))
+    return nullptr;
+  std::vector<std::string> join;
+  for (size_t start = 0; start < joined.size();) {
+    size_t end = joined.find('\n', start);
+    if (end == std::string::npos) end = joined.size();
+    if (end > start) join.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  std::vector<tka::TakeOrder> orders(n / 3);
+  for (size_t i = 0; i < orders.size(); i++) {
+    uint64_t fd = 0;
+    if (!Whole(c, flat[i * 3], INT_MAX, &fd) ||
+        !Whole(c, flat[i * 3 + 1], 9007199254740991.0, &orders[i].inode))
+      return nullptr;
+    orders[i].fd = static_cast<int64_t>(fd);
+    const double flags = flat[i * 3 + 2];
+    orders[i].want_info = flags == 1 || flags == 3;
+    orders[i].want_tcp_info = flags == 2 || flags == 3;
+  }
+  std::vector<tka::TakeResult> results;
+  tka::Failure fail;
+  if (!tka::TakeSockets(pid, join, orders, &results, &fail)) {
+    c.Fail(fail);
+    return nullptr;
+  }
+  std::vector<double> out(results.size() * kTakeStride);
+  std::vector<double> rows(results.size() * kDiagStride, -1);
+  std::vector<uint8_t> addrs(results.size() * 32);
+  for (size_t i = 0; i < results.size(); i++) {
+    const tka::TakeResult& r = results[i];
+    double* o = &out[i * kTakeStride];
+    o[kTakeCode] = r.code;
+    for (int k = 0; k < tka::kOptions; k++)
+      o[kTakeOptions + k] = static_cast<double>(r.have.v[k]);
+    o[kTakeNetns] = static_cast<double>(r.netns);
+    o[kTakeHasSocket] = r.has_socket ? 1 : 0;
+    o[kTakeHasInfo] = r.has_info ? 1 : 0;
+    if (r.has_socket || r.has_info) PutSocket(r.socket, &rows[i * kDiagStride], &addrs[i * 32]);
+  }
+  return List(c, {DoubleArray(c, out.data(), out.size()),
+                  DoubleArray(c, rows.data(), rows.size()), Bytes(c, addrs)});
+}
+#endif  // __linux__
 
 // ---- Load ----
 
@@ -458,7 +641,12 @@ napi_value Init(napi_env env, napi_value exports) {
   b.Set(exports, "set", b.Function("set", Set, instance));
   b.Set(exports, "get", b.Function("get", Get, instance));
   b.Set(exports, "tcpInfo", b.Function("tcpInfo", TcpInfoOf, instance));
-  b.Set(exports, "inspect", b.Function("inspect", InspectSocket, instance));
+#if defined(__linux__)
+  b.Set(exports, "socketFds", b.Function("socketFds", SocketFds, instance));
+  b.Set(exports, "socketKinds", b.Function("socketKinds", SocketKinds, instance));
+  b.Set(exports, "diag", b.Function("diag", Diag, instance));
+  b.Set(exports, "take", b.Function("take", Take, instance));
+#endif
   return b.ok ? exports : nullptr;
 }
 

@@ -14,6 +14,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #ifdef _WIN32
 #include <winsock2.h>
@@ -200,24 +203,73 @@ struct TcpInfo {
 // UV_ENOSYS before any syscall.
 bool ReadTcpInfo(Socket s, TcpInfo* out, Failure* fail);
 
-// ---- The process inspector -------------------------------------------------
-
-// Copies fd `fd` of process `pid` into this process and checks it is still
-// the socket with inode `inode`: fd numbers are reused, so the number read
-// from /proc may name another file by now. The copy must go back through
-// ReleaseBorrowed. Linux 5.6+ (pidfd_getfd); elsewhere UV_ENOSYS.
-bool BorrowSocket(int64_t pid, int64_t fd, uint64_t inode, Socket* out,
-                  Failure* fail);
-void ReleaseBorrowed(Socket s);
-
 // ---- Linux-only facilities (sys_linux.cc) ----------------------------------
-// Readers that exist on Linux alone and take no socket of this process: the
-// inspector's view of another process's sockets through sock_diag (netlink
-// INET_DIAG) belongs here. Declare them inside this block; addon.cc calls
-// them under the same #if and reports UV_ENOSYS elsewhere.
+// The process inspector (diag_linux.cc): another process's sockets read
+// through sock_diag (netlink INET_DIAG), and copies taken with pidfd_getfd
+// only for the options sock_diag lacks. addon.cc calls these under the same
+// #if; elsewhere its exports are absent and JS reports inspect unsupported.
 #if defined(__linux__)
+// One socket as sock_diag (or, for a taken socket, getsockname/getpeername)
+// reports it. Addresses in network byte order, 4 or 16 bytes used.
+struct DiagSocket {
+  uint64_t inode = 0;
+  int family = 0;  // 4 or 6
+  uint8_t src[16] = {};
+  uint8_t dst[16] = {};
+  int sport = 0;
+  int dport = 0;
+  int state = -1;  // TcpState, -1 unknown
+  // The pending timer: 0 none, 1 retransmit, 2 keepalive (or FIN_WAIT2),
+  // 3 TIME_WAIT, 4 zero-window probe; -1 not read. timer_ms: until it fires.
+  int timer = -1;
+  int64_t timer_ms = -1;
+  int retrans = -1;  // with timer 2: keepalive probes sent unanswered
+  int64_t classid = -1;  // cgroup v1 net_cls classid (else sk_priority)
+  int64_t uid = -1;
+  TcpInfo info;
+};
+
+// The TCP sockets of the network namespace at netns_path ("": the caller's)
+// whose inode is in `wanted` (sorted ascending; nullptr: all of them).
+// with_info: also TCP_INFO (else DiagSocket::info stays unknown).
+bool DiagTcp(const char* netns_path, const uint64_t* wanted, size_t n_wanted,
+             bool with_info, std::vector<DiagSocket>* out, Failure* fail);
+
+// The descriptors of process pid that are sockets, with each one's inode.
+bool SocketFds(int64_t pid, std::vector<std::pair<int64_t, uint64_t>>* out,
+               Failure* fail);
+
+// For each descriptor of process pid: 4 (TCP over IPv4), 6 (TCPv6), 0 (another
+// kind of socket) or a negative errno (closed meanwhile, not permitted).
+void SocketKinds(int64_t pid, const int64_t* fds, size_t n, int* kinds);
+
+struct TakeOrder {
+  int64_t fd = -1;
+  uint64_t inode = 0;
+  bool want_info = false;  // also TCP_INFO, addresses and the netns
+  bool want_tcp_info = false;  // also TCP_INFO
+};
+struct TakeResult {
+  int code = 0;  // 0, kNotFound (fd reused), kNotTcp, or a negative errno
+  const char* syscall = "";
+  Settings have{kUnknown};
+  bool has_socket = false;  // want_info and read: socket is filled
+  bool has_info = false;    // socket.info was read
+  DiagSocket socket;
+  uint64_t netns = 0;  // inode of the socket's network namespace, 0 unknown
+};
+
+// Takes each ordered descriptor of process pid (pidfd_getfd), reads it and
+// closes the copy, on a helper thread that first leaves this process's
+// descriptor table and joins the cgroups whose `tasks` files are in `join`.
+// False (fail filled) when the helper could not be set up, or when taking is
+// refused for the whole process (EPERM, ESRCH); per-socket results otherwise.
+bool TakeSockets(int64_t pid, const std::vector<std::string>& join,
+                 const std::vector<TakeOrder>& orders,
+                 std::vector<TakeResult>* results, Failure* fail);
 #endif
 
 }  // namespace tka
+
 
 #endif  // TCP_KEEPALIVE_SYS_H_

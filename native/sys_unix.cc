@@ -506,12 +506,5 @@ bool ReadTcpInfo(Socket, TcpInfo*, Failure* fail) {
 }
 #endif
 
-bool BorrowSocket(int64_t, int64_t, uint64_t, Socket*, Failure* fail) {
-  *fail = {UvError(ENOSYS), "pidfd_getfd", ""};
-  return false;
-}
-
-void ReleaseBorrowed(Socket s) { close(s); }
-
 }  // namespace tka
 #endif  // !__linux__

@@ -569,11 +569,4 @@ bool ReadTcpInfo(Socket s, TcpInfo* out, Failure* fail) {
   return true;
 }
 
-bool BorrowSocket(int64_t, int64_t, uint64_t, Socket*, Failure* fail) {
-  *fail = {UV_ENOSYS, "pidfd_getfd", ""};
-  return false;
-}
-
-void ReleaseBorrowed(Socket) {}
-
 }  // namespace tka

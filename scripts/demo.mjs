@@ -1,4 +1,5 @@
 // npm run demo: the hanging request, reproduced and fixed.
+// npm run demo -- leak: the client-per-call leak (scripts/demo/leak.mjs).
 // As root on Linux it builds a client -- middlebox -- server lab in network
 // namespaces (the middlebox forgets flows idle for 4 s, like an AWS NLB at
 // 350 s). Elsewhere it configures a loopback connection and shows the
@@ -86,5 +87,6 @@ async function loopback() {
   server.close()
 }
 
-if (labUnavailable()) await loopback()
+if (process.argv[2] === 'leak') await import('./demo/leak.mjs')
+else if (labUnavailable()) await loopback()
 else await lab()

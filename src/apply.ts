@@ -5,6 +5,7 @@ import { backend } from './backend'
 import { reportError, type ErrorSink } from './errors'
 import { dispatch, kMarks, MARK_EXPLICIT, registry } from './registry'
 import { afterApply } from './spread'
+import { markConnected, trackExplicit } from './census'
 import { assertTcp, checkSocket, isConnected, isNoise, isPipe, kState, stateOf, type InternalSocket } from './socket'
 import { merge, type Normalized } from './values'
 
@@ -15,6 +16,7 @@ type Marked = InternalSocket & { [kMarks]?: number }
 function onConnectApply(this: InternalSocket): void {
   const state = this[kState]
   if (state === undefined) return
+  markConnected(this)
   let pending = state.pending
   const chooser = state.chooser
   const fromHook = state.pendingFromHook
@@ -70,6 +72,7 @@ export function applyChecked(s: InternalSocket, n: Normalized, onError?: ErrorSi
     state.chooser = undefined
     if (onError) state.onError = onError
   }
+  trackExplicit(s)
   const m = s as Marked
   if (m[kMarks] !== MARK_EXPLICIT) m[kMarks] = (m[kMarks] ?? 0) | MARK_EXPLICIT
 }

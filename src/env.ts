@@ -14,9 +14,12 @@ export interface KeepAliveEnv {
   server: boolean
   /** `spread=false`: every socket gets exactly the given idle and interval (install()'s `spread`). */
   spread: boolean
+  /** `origins=true`: record where each connection was opened (see `connections()`). Present when given. */
+  origins?: boolean
 }
 
-const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server', 'spread'] as const
+const KEYS = ['idle', 'interval', 'count', 'userTimeout', 'server', 'spread', 'origins'] as const
+const FLAGS = ['server', 'spread', 'origins'] as const
 type Key = (typeof KEYS)[number]
 const DURATION = /^(\d+)(?:\.(\d+))?(ms|s|m)?$/
 const MS_PER_UNIT: Record<string, bigint> = { ms: 1n, s: 1000n, m: 60_000n }
@@ -45,7 +48,7 @@ export function duration(text: string): number | 'fraction' | null {
   return Number(scaled / scale)
 }
 
-function parseValue(name: string, key: Exclude<Key, 'server' | 'spread'>, value: string, part: string): number {
+function parseValue(name: string, key: Exclude<Key, (typeof FLAGS)[number]>, value: string, part: string): number {
   if (key === 'count') {
     if (!/^\d+$/.test(value)) throw bad(name, `${q(part)}: count is a number of probes (a whole number such as 9), not ${q(value)}`)
     return Number(value)
@@ -66,7 +69,7 @@ function parseValue(name: string, key: Exclude<Key, 'server' | 'spread'>, value:
  * recommended defaults; `off` returns null (install nothing); otherwise
  * comma-separated `key=value` parts (`idle`, `interval`, `userTimeout`:
  * durations with a unit, ms, s or m, except 0; `count`: probes; `server`,
- * `spread`: true or false) replace the
+ * `spread`, `origins`: true or false) replace the
  * recommended value of their key. Throws on anything else, with a one-line
  * message naming `name`, the bad part and, for a typo, the key meant.
  */
@@ -98,12 +101,12 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
     const earlier = given.get(k)
     if (earlier) throw bad(name, `${q(k)} is given twice (${q(earlier.part)} and ${q(part)})`)
     if (raw === '') throw bad(name, `${q(part)} has no value`)
-    if (k === 'server' || k === 'spread') {
+    if ((FLAGS as readonly string[]).includes(k)) {
       if (raw !== 'true' && raw !== 'false') throw bad(name, `${q(part)}: ${k} is true or false, not ${q(raw)}`)
       given.set(k, { value: raw === 'true', part })
       continue
     }
-    const n = parseValue(name, k, raw, part)
+    const n = parseValue(name, k as Exclude<Key, (typeof FLAGS)[number]>, raw, part)
     try {
       // The API's own validator: the same ranges, units and errors (an
       // option this platform cannot honour fails here, at startup).
@@ -133,5 +136,8 @@ export function parseKeepAliveEnv(value: string | undefined, name = 'TCP_KEEPALI
       if (honoured('userTimeout', sum)) options.userTimeout = sum
     }
   }
-  return { options, server: given.get('server')?.value === true, spread: given.get('spread')?.value !== false }
+  const env: KeepAliveEnv = { options, server: given.get('server')?.value === true, spread: given.get('spread')?.value !== false }
+  const origins = given.get('origins')
+  if (origins !== undefined) env.origins = origins.value === true
+  return env
 }

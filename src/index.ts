@@ -12,6 +12,11 @@ export { parseKeepAliveEnv } from './env'
 export type { KeepAliveEnv } from './env'
 export { getTcpInfo } from './tcpinfo'
 export type { TcpInfo, TcpState } from './tcpinfo'
+export { connections } from './census'
+export type { Connection, ConnectionsOptions } from './census'
+export type { TimeoutEvent, TimeoutReason } from './timeout-event'
+export { enableMetrics, METRIC_NAMES, TIMEOUT_CHANNEL } from './observe'
+export type { MetricsOptions, MetricsHandle, MeterProviderLike, MeterLike } from './observe'
 
 import { getKeepAlive, setKeepAlive } from './keepalive'
 import { capabilities } from './capabilities'
@@ -19,6 +24,8 @@ import { connector, install, withKeepAlive } from './hooks'
 import { recommended } from './defaults'
 import { parseKeepAliveEnv } from './env'
 import { getTcpInfo } from './tcpinfo'
+import { connections } from './census'
+import { enableMetrics, METRIC_NAMES, TIMEOUT_CHANNEL } from './observe'
 /** `import tcpKeepAlive from 'tcp-keepalive'`: the same functions as the named exports. */
-const tcpKeepAlive = Object.freeze({ setKeepAlive, getKeepAlive, getTcpInfo, capabilities, install, withKeepAlive, connector, recommended, parseKeepAliveEnv })
+const tcpKeepAlive = Object.freeze({ setKeepAlive, getKeepAlive, getTcpInfo, capabilities, install, withKeepAlive, connector, recommended, parseKeepAliveEnv, connections, enableMetrics, TIMEOUT_CHANNEL, METRIC_NAMES })
 export default tcpKeepAlive

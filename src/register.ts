@@ -83,7 +83,7 @@ function register(): void {
   let parsed
   try {
     parsed = parseKeepAliveEnv(process.env.TCP_KEEPALIVE)
-    if (parsed) install(parsed.options, { server: parsed.server, spread: parsed.spread })
+    if (parsed) install(parsed.options, { server: parsed.server, spread: parsed.spread, origins: parsed.origins === true })
   } catch (err) {
     // One line, no stack: the message names TCP_KEEPALIVE and the bad part.
     // An option refused for want of the addon: the fix goes on the same line.

@@ -44,6 +44,16 @@ export class SocketState {
   interval = UNSET
   count = UNSET
   userTimeout = UNSET
+  /** Listed by connections() (census.ts): a hook reached it or setKeepAlive was given it. */
+  tracked = false
+  /** 0: opened here (client), 1: accepted by a server. */
+  direction = 0
+  /** Date.now() when it connected (or was first seen connected); 0 while connecting. */
+  since = 0
+  /** Where it was opened (origins.ts), when origins are on. */
+  origin: string | null = null
+  /** Its index in the census list; -1 when not in it. */
+  slot = -1
 }
 
 export const kState = Symbol('tcp-keepalive.state')

@@ -1,6 +1,6 @@
 // One side of the hook-overhead benchmark: N loopback connections (connect,
 // one small request, close), with or without install(). Prints CPU and wall.
-// node hook-load.mjs N [--install | --node]
+// node hook-load.mjs N [--install [--census-off | --origins] | --node]
 // --node: the same channel, but Node's own socket.setKeepAlive(true, 30000) at
 // 'connect', which also arms the kernel's keepalive timer: what keepalive
 // itself costs, whoever turns it on.
@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url'
 const n = Number(process.argv[2] ?? 20000)
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const { install } = createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))
-if (process.argv.includes('--install')) install({ idle: 30000, interval: 5000, count: 3 })
+// --census-off: the hooks without the census (the baseline of its cost); --origins: a stack per connection.
+const settings = { census: !process.argv.includes('--census-off'), origins: process.argv.includes('--origins') }
+if (process.argv.includes('--install')) install({ idle: 30000, interval: 5000, count: 3 }, settings)
 if (process.argv.includes('--node')) {
   const on = function () {
     this.setKeepAlive(true, 30000)

@@ -13,35 +13,18 @@
 // the keepalive timer) is what bench.mjs's CPU rounds add on top.
 //
 // node scripts/bench/instructions.mjs [--quick]   (needs valgrind)
-import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { hasValgrind, perConnection } from './callgrind.mjs'
 import { printTable } from './table.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
 const [low, high] = quick ? [1000, 2000] : [2000, 4000]
 
-try {
-  execFileSync('valgrind', ['--version'], { stdio: 'ignore' })
-} catch {
+if (!hasValgrind()) {
   console.log('bench-instructions: valgrind is not installed; nothing measured')
   process.exit(0)
-}
-
-const work = mkdtempSync(join(tmpdir(), 'tka-cg-'))
-function count(connections, flag) {
-  const out = join(work, 'callgrind.out')
-  const args = ['--tool=callgrind', `--callgrind-out-file=${out}`,
-    // V8 writes machine code into memory it then runs; callgrind must notice.
-    '--smc-check=all-non-file',
-    process.execPath, '--predictable', join(here, 'hook-load.mjs'), String(connections), ...(flag ? [flag] : [])]
-  const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 << 20 })
-  const m = /Collected : (\d+)/.exec(r.stderr)
-  if (r.status !== 0 || !m) throw new Error(`callgrind run failed (exit ${r.status}): ${r.stderr.slice(-500)}`)
-  return Number(m[1])
 }
 
 const sides = [
@@ -49,17 +32,7 @@ const sides = [
   ["Node's own keepalive (same channel)", '--node'],
   ['install({ idle, interval, count })', '--install'],
 ]
-const results = []
-try {
-  for (const [name, flag] of sides) {
-    const a = count(low, flag)
-    const b = count(high, flag)
-    const perConnection = (b - a) / (high - low)
-    results.push({ name, perConnection, fixed: a - perConnection * low })
-  }
-} finally {
-  rmSync(work, { recursive: true, force: true })
-}
+const results = sides.map(([name, flag]) => ({ name, ...perConnection(join(here, 'hook-load.mjs'), low, high, flag ? [flag] : []) }))
 
 const base = results[0]
 const signed = (n, text) => `${n >= 0 ? '+' : ''}${text}`

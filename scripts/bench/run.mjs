@@ -9,6 +9,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { censusRows } from './census.mjs'
 import { importCost } from './import-cost.mjs'
 import { printTable } from './table.mjs'
 
@@ -127,6 +128,9 @@ rows.push([`  wall with install()`, `${median(rounds.map((r) => r.ours.wallMs)).
 
 // Import cost: the require/import itself, in fresh processes, beside require('net').
 rows.push(...importCost(quick ? 9 : 31))
+
+// The census (connections(), origins): its own script, same table.
+rows.push(...censusRows({ quick }))
 
 console.log(`tcp-keepalive bench: node ${process.version}, ${process.platform}-${process.arch}, native ${capabilities.native}, ${N} calls x ${RUNS} runs (medians)\n`)
 printTable(['what', 'ns/call', 'ratio', 'note'], rows)

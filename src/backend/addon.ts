@@ -29,7 +29,11 @@ export interface Addon {
   set(target: Target): void
   get(target: Target): void
   tcpInfo(target: Target, verify: boolean): Float64Array
-  inspect(pid: number, fd: number, inode: bigint): Float64Array
+  /** Linux only (layouts in inspect.ts). */
+  socketFds?(pid: number): Float64Array
+  socketKinds?(pid: number, fds: Float64Array): Float64Array
+  diag?(netnsPath: string, inodes: Float64Array, withInfo: boolean): [Float64Array, Uint8Array]
+  take?(pid: number, join: string, orders: Float64Array): [Float64Array, Float64Array, Uint8Array]
 }
 
 export interface AddonLoad {

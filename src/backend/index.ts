@@ -5,4 +5,4 @@ import { native, nativeReason } from './native'
 import type { Backend } from './types'
 
 export const backend: Backend = native ?? (require('./fallback') as typeof Fallback).createFallback(nativeReason)
-export type { Backend, BackendCapabilities, InspectedSocket, SocketReader } from './types'
+export type { Backend, BackendCapabilities, DiagRow, ProcessReader, TakeOrder, Taken } from './types'

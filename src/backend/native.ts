@@ -2,7 +2,6 @@
 // value layouts, its sentinels and its error codes. Values cross through one
 // shared Float64Array (no argument conversion per call); failures come back
 // as raw facts and leave as the public errors.
-import { getSystemErrorName } from 'node:util'
 import { dropTimeRuleError, makeError, systemError } from '../errors'
 import type { KeepAliveState } from '../options'
 import { runtime } from '../runtime'
@@ -11,7 +10,8 @@ import type { TcpInfo, TcpState } from '../tcpinfo'
 import { merge, UNSET, type Normalized } from '../values'
 import { loaded, type Addon, type Target } from './addon'
 import { makeGuard } from './guard'
-import type { Backend, BackendCapabilities, InspectedSocket } from './types'
+import { processReader } from './inspect'
+import type { Backend, BackendCapabilities } from './types'
 
 // addon.slots, in and out of set() and get(): slot 0 is verify, slot 1 + o holds
 // native/sys.h's Option o (enum Option: enable, idle, interval, count, userTimeout).
@@ -26,16 +26,14 @@ const enum Slot {
 }
 /** set(): keep the socket's value. Normalized's UNSET is the same number, so options cross unchanged. */
 const LEAVE: typeof UNSET = -1
-/** get(), tcpInfo(), inspect(): the OS cannot tell (any negative value). */
+/** get(), tcpInfo(): the OS cannot tell (any negative value). */
 const known = (v: number): number | null => (v < 0 ? null : v)
 
 // tcpInfo() returns these fields in this order (native/sys.h, TcpInfoField);
-// inspect() returns enable, idle, interval, count, userTimeout, then them.
 const FIELDS = [
   'state', 'rtt', 'rttVariance', 'rto', 'mss', 'congestionWindow', 'unacked', 'retransmits', 'totalRetransmits',
   'keepaliveProbes', 'lastDataSent', 'lastDataReceived', 'lastAckReceived', 'bytesSent', 'bytesReceived', 'bytesAcked',
 ] as const
-const INSPECT_TCP_INFO = 5
 // native/sys.h's TcpState.
 const STATES: readonly TcpState[] = [
   'closed', 'listen', 'syn-sent', 'syn-received', 'established', 'fin-wait-1', 'fin-wait-2', 'close-wait', 'closing', 'last-ack', 'time-wait',
@@ -182,23 +180,7 @@ function createNative(addon: Addon): Backend {
       }
     },
     inspect(pid) {
-      return (fd, inode): InspectedSocket | null => {
-        let v: Float64Array
-        try {
-          v = addon.inspect(pid, fd, inode)
-        } catch (err) {
-          const e = err as { uvCode?: unknown; syscall?: unknown }
-          if (typeof e?.uvCode !== 'number') throw err
-          // The descriptor no longer names that socket, or was closed meanwhile.
-          if (e.uvCode === NO_SUCH_SOCKET || (e.uvCode < 0 && getSystemErrorName(e.uvCode) === 'EBADF')) return null
-          throw e.uvCode < 0 ? systemError(e.uvCode, String(e.syscall), '') : translate(err)
-        }
-        const enable = v[0] as number
-        return {
-          keepalive: { enabled: enable < 0 ? null : enable === 1, idle: known(v[1] as number), interval: known(v[2] as number), count: known(v[3] as number), userTimeout: known(v[4] as number) },
-          tcpInfo: tcpInfoFrom(v, INSPECT_TCP_INFO),
-        }
-      }
+      return processReader(addon, pid, tcpInfoFrom)
     },
   }
 }

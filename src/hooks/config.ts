@@ -4,6 +4,8 @@ import type net = require('node:net')
 import { applyFromHook, isExplicit } from '../apply'
 import { reportError, type ErrorSink } from '../errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from '../options'
+import { track } from '../census'
+import { captureOrigin } from '../origins'
 import { claim, type InternalSocket } from '../socket'
 import { bulkOptions } from '../spread'
 
@@ -32,14 +34,20 @@ export interface Config {
   onError: ((err: Error, socket: net.Socket) => void) | undefined
   /** Draw each socket's idle and interval (spread.ts). */
   spread: boolean
+  /** List reached sockets in connections() (census.ts). */
+  census: boolean
+  /** Record where each was opened (origins.ts). */
+  origins: boolean
   /** fail() bound to this config, made once: no closure per socket. */
   sink: ErrorSink
   /** The chooser run at 'connect' for a client socket reached before it (made once). */
   deferred: ((socket: net.Socket) => Normalized | null) | null
 }
 
-export function makeConfig(fields: Omit<Config, 'sink' | 'deferred'>): Config {
+export function makeConfig(fields: Omit<Config, 'sink' | 'deferred' | 'census' | 'origins'> & Partial<Pick<Config, 'census' | 'origins'>>): Config {
   const config = fields as Config
+  config.census ??= false
+  config.origins ??= false
   config.sink = (err, socket) => fail(config, err, socket)
   config.deferred = config.choose === null ? null : (socket) => choose(config, socket, 'client')
   return config
@@ -90,6 +98,7 @@ export function configure(config: Config, socket: net.Socket, direction: Directi
   // A destroyed client without a handle is being connected again: the hooks
   // run in connect() before Node clears `destroyed`.
   if ((s.destroyed && (direction === 'server' || s._handle !== null)) || isExplicit(s) || !claim(s)) return
+  if (config.census) track(s, direction === 'server' ? 1 : 0, config.origins ? captureOrigin() : null)
   // A chooser sees the connected socket (addresses, servername); the client
   // channel publishes before connect() has even started.
   const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : (x: net.Socket) => choose(config, x, direction)

@@ -22,6 +22,10 @@ export interface InstallOptions {
    * do not probe together (README, "The spread"). Default `true`.
    */
   spread?: boolean
+  /** List the sockets reached in `connections()`. Default `true`. */
+  census?: boolean
+  /** Record where each connection was opened (`origin` in `connections()`). Default `false`: a stack per connection costs. */
+  origins?: boolean
 }
 
 export interface InstallHandle {
@@ -30,7 +34,7 @@ export interface InstallHandle {
   uninstall(): void
 }
 
-const SETTINGS = ['server', 'client', 'onError', 'spread']
+const SETTINGS = ['server', 'client', 'onError', 'spread', 'census', 'origins']
 
 /** install() (documented in hooks/index.ts, the public front). */
 export function install(options?: KeepAliveOptions | KeepAliveChooser, settings: InstallOptions = {}): InstallHandle {
@@ -40,7 +44,9 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
       throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "settings.${key}" is not an install setting. Known settings: ${SETTINGS.join(', ')}.`)
     }
   }
-  const { server = false, client = true, onError } = settings
+  const { server = false, client = true, onError, census = true, origins = false } = settings
+  if (typeof census !== 'boolean') throw invalidType('settings.census', 'of type boolean', census)
+  if (typeof origins !== 'boolean') throw invalidType('settings.origins', 'of type boolean', origins)
   if (typeof server !== 'boolean') throw invalidType('settings.server', 'of type boolean', server)
   if (typeof client !== 'boolean') throw invalidType('settings.client', 'of type boolean', client)
   if (onError !== undefined && typeof onError !== 'function') throw invalidType('settings.onError', 'of type function', onError)
@@ -52,6 +58,8 @@ export function install(options?: KeepAliveOptions | KeepAliveChooser, settings:
     server,
     onError,
     spread,
+    census,
+    origins,
   })
   // Before anything changes: a record another package broke is refused here, not met in net.connect.
   checkRegistry()

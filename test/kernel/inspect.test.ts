@@ -5,6 +5,7 @@
 // reader (peek_sockopt.py over pidfd_getfd), against the kernel.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
+import { readdirSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -22,6 +23,8 @@ interface Row {
   keepalive: { enabled: boolean; idle: number; interval: number; count: number; userTimeout: number }
   tcpInfo: TcpInfo
   exposed: boolean
+  accepted: boolean
+  idle: number | null
 }
 interface ChildSocket {
   fd: number
@@ -41,7 +44,7 @@ async function runHere(...args: string[]): Promise<{ status: number; stdout: str
   const cli = (await import('../../dist/cjs/cli/main.js')) as typeof import('../../src/cli/main')
   let stdout = ''
   let stderr = ''
-  const status = cli.run(args, (t) => (stdout += t), (t) => (stderr += t))
+  const status = await cli.run(args, (t) => (stdout += t), (t) => (stderr += t))
   return { status, stdout, stderr }
 }
 
@@ -95,7 +98,8 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     if (skip) return ctx.skip()
     const r = run('inspect', String(child.pid), '--json', '--idle-limit', '350s')
     expect(r.stderr).toBe('')
-    expect(r.status).toBe(0)
+    // One connection has keepalive off: exposed, which the exit status says.
+    expect(r.status).toBe(3)
     const rows = JSON.parse(r.stdout) as Row[]
     // Exactly the child's two connections: the server side is ours, not the child's.
     expect(rows.map((x) => x.fd).sort()).toEqual([known.configured.fd, known.plain.fd].sort())
@@ -110,7 +114,11 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
       expect(row.tcpInfo.bytesAcked, name).toBe(mine.bytesWritten + 1)
       expect(row.tcpInfo.bytesReceived, name).toBe(mine.bytesRead)
       expect(row.tcpInfo.unacked).toBe(0)
-      expect(Object.keys(row).sort()).toEqual(['exposed', 'fd', 'keepalive', 'local', 'remote', 'state', 'tcpInfo'])
+      expect(Object.keys(row).sort()).toEqual(['accepted', 'age', 'exposed', 'fd', 'idle', 'keepalive', 'keepaliveTimer', 'local', 'netns', 'remote', 'state', 'tcpInfo', 'unreadable'])
+      expect(row.accepted).toBe(false)
+      // Data moved last when the child's exchange ended, at least 100 ms ago.
+      expect(row.idle).toBe(Math.min(row.tcpInfo.lastDataSent as number, row.tcpInfo.lastDataReceived as number))
+      expect(row.idle).toBeGreaterThanOrEqual(90)
       const kernel = peekChildSockopt(child.pid as number, mine.fd)
       if (kernel) {
         expect(row.keepalive, name).toMatchObject({ enabled: kernel.enabled, idle: kernel.idle, interval: kernel.interval, count: kernel.count })
@@ -138,12 +146,12 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     if (skip) return ctx.skip()
     const r = human
     console.log(r.stdout)
-    expect(r.status).toBe(0)
+    expect(r.status).toBe(3)
     const lines = r.stdout.trimEnd().split('\n')
-    expect(lines[0]).toMatch(/^FD\s+LOCAL\s+REMOTE\s+STATE\s+KEEPALIVE\s+IDLE\s+INTERVAL/)
+    expect(lines[0]).toMatch(/^FD\s+LOCAL\s+REMOTE\s+STATE\s+IDLE-FOR\s+KEEPALIVE\s+IDLE\s+INTERVAL/)
     expect(lines).toHaveLength(4)
-    expect(lines.find((l) => l.startsWith(`${known.configured.fd} `))).toMatch(/established\s+on\s+30s\s.*\sno$/)
-    expect(lines.find((l) => l.startsWith(`${known.plain.fd} `))).toMatch(/established\s+off\s.*yes: keepalive off$/)
+    expect(lines.find((l) => l.startsWith(`${known.configured.fd} `))).toMatch(/established\s+\S+\s+on\s+30s\s.*\sno$/)
+    expect(lines.find((l) => l.startsWith(`${known.plain.fd} `))).toMatch(/established\s+\S+\s+off\s.*yes: keepalive off$/)
     expect(lines[3]).toBe('2 connections, 1 exposed to a 350 s idle limit')
     expect((await runHere('inspect', String(child.pid), '--idle-limit', '5m')).stdout.trimEnd().split('\n').pop()).toBe('2 connections, 1 exposed to a 300 s idle limit')
   })
@@ -165,7 +173,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     [['inspect', '1', '2'], /^tcp-keepalive: unexpected argument "2"/],
     [['inspect', '1', '--idle-limit'], /^tcp-keepalive: --idle-limit: missing value/],
     [['inspect', '1', '--idle-limit', '35x'], /^tcp-keepalive: --idle-limit: "35x" is not a duration/],
-    [['inspect', '1', '--idle-limit', '0s'], /^tcp-keepalive: --idle-limit: "0s" must be at least 1 ms/],
+    [['inspect', '1', '--idle-limit', '0s'], /^tcp-keepalive: --idle-limit: "0s" is too small; give from 1 ms to 2147483647 ms/],
     [['inspect', '1', '--idle-limit', '1.0001s'], /^tcp-keepalive: --idle-limit: "1.0001s" is not a whole number of milliseconds/],
     [['inspect', '1', '--verbose'], /^tcp-keepalive: unknown option "--verbose"/],
     [['watch', '1'], /^tcp-keepalive: unknown command "watch"/],
@@ -180,6 +188,13 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
   it('as a process: bad arguments exit 2 with one line, no stack', () => {
     const r = run('inspect', '12x', '--idle-limit', '350s')
     expect(r).toEqual({ status: 2, stdout: '', stderr: 'tcp-keepalive: PID: "12x" is not a process id (a positive integer)\n' })
+  })
+
+  it('a thread id: says whose thread it is and what to run instead, exit 1', () => {
+    const tid = readdirSync(`/proc/${child.pid}/task`).map(Number).find((t) => t !== child.pid)
+    expect(tid).toBeDefined()
+    const r = run('inspect', String(tid))
+    expect(r).toEqual({ status: 1, stdout: '', stderr: `tcp-keepalive inspect: ${tid} is a thread of process ${child.pid}, not a process; its sockets are the process's: tcp-keepalive inspect ${child.pid}\n` })
   })
 
   it('a process that does not exist: one line, exit 1', async () => {

@@ -21,7 +21,11 @@ interface Raw {
   set(target?: unknown): void
   get(target?: unknown): void
   tcpInfo(target?: unknown, verify?: unknown): Float64Array
-  inspect(pid?: unknown, fd?: unknown, inode?: unknown): Float64Array
+  // Linux: the inspector's reader.
+  socketFds(pid?: unknown): Float64Array
+  socketKinds(pid?: unknown, fds?: unknown): Float64Array
+  diag(netnsPath?: unknown, inodes?: unknown, withInfo?: unknown): unknown
+  take(pid?: unknown, join?: unknown, orders?: unknown): unknown
 }
 const raw = (require('node-gyp-build') as (dir: string) => Raw)(root)
 
@@ -143,10 +147,10 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
     if (seen) expect(seen).toMatchObject({ idle: 4000 })
   })
 
-  // One error discipline for every entry point: tcpInfo and inspect refuse
+  // One error discipline for every entry point: tcpInfo and the inspector's reader refuse
   // bad arguments with the same typed codes as set and get (they used to
   // throw a bare Error with N-API's own message).
-  it('tcpInfo and inspect refuse hostile arguments with a code', async () => {
+  it('tcpInfo and the inspector reader refuse hostile arguments with a code', async () => {
     const p = await tcpPair()
     const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client)
     const code = (fn: () => unknown) => {
@@ -159,10 +163,26 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
     }
     for (const verify of [undefined, 1, 'true', null]) expect(code(() => raw.tcpInfo(target, verify)), String(verify)).toBe('ERR_INVALID_ARG_TYPE')
     for (const t of [undefined, 'x', -1, 0.5, {}, 10n]) expect(code(() => raw.tcpInfo(t, true)), inspect(t)).toBe('ERR_INVALID_ARG_TYPE')
-    const inode = 1n
-    for (const args of [['1', 3, inode], [process.pid, '3', inode], [0, 3, inode], [process.pid, -1, inode], [process.pid, 1.5, inode], [process.pid, 3, 1], [NaN, 3, inode]] as const)
-      expect(code(() => raw.inspect(...args)), String(args)).toBe('ERR_INVALID_ARG_TYPE')
-    expect(code(() => raw.inspect(process.pid, 3, -1n))).toBe('ERR_OUT_OF_RANGE')
+    if (process.platform === 'linux') {
+      // The inspector's reader (Linux only).
+      const f64 = (...v: number[]) => Float64Array.from(v)
+      for (const pid of ['1', 0, -1, 1.5, NaN, undefined]) {
+        expect(code(() => raw.socketFds(pid)), String(pid)).toBe('ERR_INVALID_ARG_TYPE')
+        expect(code(() => raw.socketKinds(pid, f64(3))), String(pid)).toBe('ERR_INVALID_ARG_TYPE')
+        expect(code(() => raw.take(pid, '', f64(3, 1, 0))), String(pid)).toBe('ERR_INVALID_ARG_TYPE')
+      }
+      for (const list of [[3], new Uint8Array(1), undefined, '3'])
+        expect(code(() => raw.socketKinds(process.pid, list)), inspect(list)).toBe('ERR_INVALID_ARG_TYPE')
+      for (const [ns, inodes, withInfo] of [[1, f64(), true], ['', [1], true], ['', f64(), 1], ['', f64(), undefined]] as const)
+        expect(code(() => raw.diag(ns, inodes, withInfo)), inspect([ns, inodes, withInfo])).toBe('ERR_INVALID_ARG_TYPE')
+      for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) {
+        expect(code(() => raw.socketKinds(process.pid, f64(bad))), String(bad)).toBe('ERR_OUT_OF_RANGE')
+        expect(code(() => raw.diag('', f64(bad), true)), String(bad)).toBe('ERR_OUT_OF_RANGE')
+        expect(code(() => raw.take(process.pid, '', f64(bad, 1, 0))), String(bad)).toBe('ERR_OUT_OF_RANGE')
+        expect(code(() => raw.take(process.pid, '', f64(3, bad, 0))), String(bad)).toBe('ERR_OUT_OF_RANGE')
+      }
+      expect(code(() => raw.take(process.pid, 7, f64(3, 1, 0)))).toBe('ERR_INVALID_ARG_TYPE')
+    }
     p.close()
   })
 

@@ -170,7 +170,7 @@ describe('tcp-keepalive/register', () => {
     expect(r.status).toBe(9)
     expect(r.stdout).toBe('') // the app never ran
     expect(r.stderr).toBe(
-      'tcp-keepalive/register: TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"? Options: idle, interval, count, userTimeout, server, spread\n',
+      'tcp-keepalive/register: TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"? Options: idle, interval, count, userTimeout, server, spread, origins\n',
     )
   })
 

@@ -180,9 +180,20 @@ describe.each(suites)('%s backend', (name, maybe, skipReason) => {
     }
     b.set(s, options({ idle: 9000, interval: 2000, count: 5 }))
     const read = b.inspect(process.pid)
-    const seen = read(s._handle?.fd as number, inodeOf(s))
+    const fd = s._handle?.fd as number
+    const inode = Number(inodeOf(s))
+    expect(read.socketFds().get(inode)).toBe(fd)
+    const row = read.dumpTcp('', [inode], true).get(inode)
+    expect(row?.state).toBe('established')
+    expect(row?.local).toBe(`127.0.0.1:${s.localPort}`)
+    expect(row?.tcpInfo.state).toBe('established')
+    const [seen, stale] = read.take([], [
+      { fd, inode, wantInfo: true, wantTcpInfo: false },
+      { fd, inode: inode + 1, wantInfo: false, wantTcpInfo: true },
+    ])
     expect(seen?.keepalive).toMatchObject({ enabled: true, idle: 9000, interval: 2000, count: 5 })
-    expect(seen?.tcpInfo.state).toBe('established')
-    expect(read(s._handle?.fd as number, inodeOf(s) + 1n)).toBeNull()
+    expect(seen?.row?.remote).toBe(row?.remote)
+    expect(seen?.tcpInfo?.state).toBe('established')
+    expect(stale?.error).toBe('gone')
   })
 })

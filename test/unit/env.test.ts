@@ -75,6 +75,8 @@ describe('parseKeepAliveEnv', () => {
     ['server=false', { options: R, server: false, spread: true }],
     ['spread=false', { options: R, server: false, spread: false }],
     ['spread=true,server=true', { options: R, server: true, spread: true }],
+    ['origins=true', { options: R, server: false, spread: true, origins: true }],
+    ['server=true,origins=false', { options: R, server: true, spread: true, origins: false }],
     [' idle = 60s , count = 3 ', { options: { idle: 60_000, interval: 5000, count: 3, userTimeout: 75_000 }, server: false, spread: true }],
     ['idle=90000ms', { options: { idle: 90_000, interval: 5000, count: 20, userTimeout: 190_000 }, server: false, spread: true }],
     ['idle=0.5m,interval=500ms', { options: { idle: 30_000, interval: 500, count: 20, userTimeout: 50_000 }, server: false, spread: true }],
@@ -95,11 +97,13 @@ describe('parseKeepAliveEnv', () => {
   const idleTooLong = `${capabilities.limits.idle.max / 1000 + 1}s`
   const countTooMany = String(capabilities.limits.count.max + 1)
   const invalid: Array<[string, string, RegExp]> = [
-    ['intreval=10s', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"\? Options: idle, interval, count, userTimeout, server, spread$/],
+    ['intreval=10s', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "intreval" in "intreval=10s"; did you mean "interval"\? Options: idle, interval, count, userTimeout, server, spread, origins$/],
     ['idle=60s,intreval=10s', 'ERR_INVALID_ARG_VALUE', /unknown option "intreval".*did you mean "interval"/],
     ['userTimout=5s', 'ERR_INVALID_ARG_VALUE', /did you mean "userTimeout"/],
     ['Idle=5s', 'ERR_INVALID_ARG_VALUE', /unknown option "Idle".*did you mean "idle"/],
     ['servr=true', 'ERR_INVALID_ARG_VALUE', /did you mean "server"/],
+    ['origins=yes', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: "origins=yes": origins is true or false, not "yes"$/],
+    ['origin=true', 'ERR_INVALID_ARG_VALUE', /did you mean "origins"/],
     ['enable=true', 'ERR_INVALID_ARG_VALUE', /^TCP_KEEPALIVE: unknown option "enable" in "enable=true" Options: /],
     ['idle=0', 'ERR_OUT_OF_RANGE', /^TCP_KEEPALIVE: "idle=0": The value of "TCP_KEEPALIVE.idle" is out of range\. It must be >= 1 && <= \d+ .*Received 0$/],
     [`idle=${idleTooLong}`, 'ERR_OUT_OF_RANGE', new RegExp(`"idle=${idleTooLong}": .*out of range.*Received ${capabilities.limits.idle.max + 1000}$`)],

@@ -41,7 +41,7 @@ describe('settings.spread', () => {
   it('is a known install setting, and true and false are accepted', () => {
     const err = thrown(() => install(opts, { sprad: false } as never))
     expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
-    expect(err.message).toContain('Known settings: server, client, onError, spread.')
+    expect(err.message).toContain('Known settings: server, client, onError, spread, census, origins.')
     for (const spread of [true, false, undefined]) install(opts, { spread }).uninstall()
     expect(withKeepAlive(new http.Agent(), opts, { spread: false })).toBeInstanceOf(http.Agent)
   })

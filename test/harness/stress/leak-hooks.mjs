@@ -1,9 +1,12 @@
 // Leak check for the hooks: N loopback connections (connect, one small
 // request, close) through install(), withKeepAlive() and connector(); then
 // the client sockets still alive (FinalizationRegistry) and the open fds
-// (/proc/self/fd) must be back at the baseline.
+// (/proc/self/fd) must be back at the baseline. The census (connections())
+// is on throughout and read every 1000 connections: it must hold nothing
+// alive either, and list nothing once the connections are closed.
 //
-// node --expose-gc test/harness/stress/leak-hooks.mjs [--count 20000] [--only install|withKeepAlive|connector] [--self-test]
+// node --expose-gc test/harness/stress/leak-hooks.mjs [--count 20000] [--only install|withKeepAlive|connector] [--origins] [--self-test]
+// --origins: install() records where each connection was opened.
 // --self-test keeps every socket in an array: the check must then fail.
 import dc from 'node:diagnostics_channel'
 import { once } from 'node:events'
@@ -21,10 +24,12 @@ const selfTest = args.includes('--self-test')
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const require = createRequire(import.meta.url)
-const { install, withKeepAlive, connector } = require(join(root, 'dist/cjs/index.js'))
+const { install, withKeepAlive, connector, connections } = require(join(root, 'dist/cjs/index.js'))
+const origins = args.includes('--origins')
 const undici = require('undici')
 
 let alive = 0
+let listed = 0
 const registry = new FinalizationRegistry(() => alive--)
 const hoarded = []
 dc.subscribe('net.client.socket', ({ socket }) => {
@@ -59,7 +64,10 @@ async function run(name, request, cleanup = () => {}) {
   let next = 0
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next++ < count) await request()
+      while (next++ < count) {
+        await request()
+        if (next % 1000 === 0) listed = Math.max(listed, connections().length)
+      }
     }),
   )
   await cleanup()
@@ -74,7 +82,7 @@ const baseAlive = alive
 const rows = []
 const hooks = [
   ['install', 'install() + http agent: false', async () => {
-    const handle = install(options)
+    const handle = install(options, { origins })
     await run('install', () => viaHttp(false), () => handle.uninstall())
   }],
   ['withKeepAlive', 'withKeepAlive(new http.Agent())', async () => {
@@ -96,9 +104,11 @@ for (const [id, name, body] of hooks) {
   await body()
   const extraSockets = alive - baseAlive
   const extraFds = fds() - baseFds
-  const ok = extraSockets <= 2 && extraFds <= 2
+  const stillListed = connections().length
+  const ok = extraSockets <= 2 && extraFds <= 2 && stillListed <= 2
   failed ||= !ok
-  rows.push(`${ok ? 'ok' : 'LEAK'}  ${name.padEnd(34)} ${count} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s; sockets alive +${extraSockets}, fds +${extraFds}`)
+  rows.push(`${ok ? 'ok' : 'LEAK'}  ${name.padEnd(34)} ${count} connections in ${((performance.now() - t0) / 1000).toFixed(1)} s; sockets alive +${extraSockets}, fds +${extraFds}; census: up to ${listed} listed while running, ${stillListed} after`)
+  listed = 0
 }
 server.close()
 console.log(rows.join('\n'))
