@@ -37,6 +37,7 @@ const MEASURED: Record<string, number> = {
   'test/e2e/bundlers.test.ts': 6,
   'test/e2e/clients.test.ts': 6,
   'test/e2e/runtimes.test.ts': 5,
+  'test/e2e/timeout-event.test.ts': 5,
 }
 
 class LongestFirst extends BaseSequencer {
