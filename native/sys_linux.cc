@@ -240,6 +240,14 @@ void Fill(const inet_diag_msg* m, size_t len, DiagSocket* d) {
 }
 
 // Reads one family's dump, keeping the sockets whose inode is in wanted.
+
+// NLMSG_OK as the kernel's uapi header spells it compares the u32 length with
+// an int, which musl's headers (unlike glibc's) leave uncast: -Wsign-compare.
+static bool MessageFits(const nlmsghdr* h, int rest) {
+  return rest >= static_cast<int>(sizeof *h) && h->nlmsg_len >= sizeof *h &&
+         h->nlmsg_len <= static_cast<uint32_t>(rest);
+}
+
 bool ReadDump(int nl, const uint64_t* wanted, size_t n_wanted,
               std::vector<DiagSocket>* out, Failure* fail) {
   // Large reads: the kernel fills each with as many sockets as fit.
@@ -253,7 +261,7 @@ bool ReadDump(int nl, const uint64_t* wanted, size_t n_wanted,
     }
     int rest = static_cast<int>(got);
     for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buf);
-         NLMSG_OK(h, rest); h = NLMSG_NEXT(h, rest)) {
+         MessageFits(h, rest); h = NLMSG_NEXT(h, rest)) {
       if (h->nlmsg_type == NLMSG_DONE) return true;
       if (h->nlmsg_type == NLMSG_ERROR) {
         const nlmsgerr* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));

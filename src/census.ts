@@ -14,6 +14,7 @@
 import type net = require('node:net')
 import { backend } from './backend'
 import { invalidType, makeError } from './errors'
+import { DEFAULT_IDLE_LIMIT, isExposed } from './exposure'
 import type { KeepAliveState } from './options'
 import { stateOf, type InternalSocket, kState, type SocketState } from './socket'
 import type { TcpInfo, TcpState } from './tcpinfo'
@@ -52,13 +53,7 @@ export interface ConnectionsOptions {
   idleLimit?: number
 }
 
-export const DEFAULT_IDLE_LIMIT = 350_000
-
-/** The rule `inspect` marks a row exposed by: keepalive off or unknown, or idle or interval not below the limit. */
-export function isExposed(k: KeepAliveState, limitMs: number): boolean {
-  if (k.enabled !== true) return true
-  return (k.idle ?? Infinity) >= limitMs || (k.interval ?? Infinity) >= limitMs
-}
+export { DEFAULT_IDLE_LIMIT, isExposed }
 
 type Tracked = InternalSocket & { _host?: string | null; servername?: string | false | null; bytesRead?: number; bytesWritten?: number }
 

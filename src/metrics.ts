@@ -2,7 +2,8 @@
 // peer dependency: it is required here, by enableMetrics() alone, and only
 // when no meterProvider is given. Observations are made when the SDK
 // collects, by one pass over the census; closes are counted as they happen.
-import { hostOf, isExposed, readSocket, trackedSockets } from './census'
+import { hostOf, readSocket, trackedSockets } from './census'
+import { DEFAULT_IDLE_LIMIT, isExposed } from './exposure'
 import { invalidType, makeError } from './errors'
 import { kState, type InternalSocket } from './socket'
 import type { TcpInfo, TcpState } from './tcpinfo'
@@ -111,7 +112,7 @@ export function enableMetrics(options: MetricsOptions = {}): MetricsHandle {
       throw makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The property "options.${key}" is not an enableMetrics() option. Known options: meterProvider, idleLimit.`)
     }
   }
-  const limit = options.idleLimit ?? 350_000
+  const limit = options.idleLimit ?? DEFAULT_IDLE_LIMIT
   if (typeof limit !== 'number') throw invalidType('options.idleLimit', 'of type number', limit)
   if (!Number.isInteger(limit) || limit < 1) throw makeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.idleLimit" is out of range. It must be an integer >= 1 (ms). Received ${String(limit)}`)
   let provider = options.meterProvider

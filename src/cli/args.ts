@@ -2,9 +2,9 @@
 // was given through `shown`, so a terminal never receives a raw control
 // character from an argument.
 import { duration as parseEnvDuration } from '../env'
+import { DEFAULT_IDLE_LIMIT as DEFAULT_LIMIT_MS } from '../exposure'
 import type { OptionsMode } from './inspect'
 
-export const DEFAULT_LIMIT_MS = 350_000 // AWS NLB's fixed idle timeout
 // The package's largest idle (2 147 483 s) fits below this, so any limit a
 // keepalive setting can be compared with is accepted.
 export const MAX_DURATION_MS = 2_147_483_647
@@ -20,7 +20,7 @@ and TCP_INFO its kernel holds for each, and marks a connection exposed when a
 middlebox that forgets flows idle for --idle-limit would forget it.
 
   --idle-limit D     the middlebox's idle timeout (default 350s); D as in
-                     TCP_KEEPALIVE: 350000, 350000ms, 350s, 5.5m
+                     TCP_KEEPALIVE (with its unit): 350000ms, 350s, 5.5m
   --json             JSON: one array of connections (with --watch: one line
                      per sample, {"time": ..., "connections": [...]})
   --by remote        one row per destination instead of per connection
@@ -56,10 +56,14 @@ export function shown(text: string): string {
   return quoted.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-/** `350s`, `6m`, `350000ms`: TCP_KEEPALIVE's duration grammar (a bare number is milliseconds). */
+/** `350s`, `6m`, `350000ms`: TCP_KEEPALIVE's duration grammar, where a number needs its unit. */
 export function parseDuration(text: string, name: string, min = 1): number {
-  const ms = parseEnvDuration(text.trim())
-  if (ms === null) throw new UsageError(`${name}: ${shown(text)} is not a duration; write milliseconds or a number with ms, s or m (350000, 350s, 5.5m)`)
+  const trimmed = text.trim()
+  // As in TCP_KEEPALIVE: `--idle-limit 350` read as 350 ms would mark every
+  // connection exposed without a word, so a number without a unit is refused.
+  if (/^\d+(?:\.\d+)?$/.test(trimmed) && !/^0+(?:\.0+)?$/.test(trimmed)) throw new UsageError(`${name}: ${shown(text)} has no unit; did you mean ${shown(`${trimmed}s`)}? Write ms, s or m (${trimmed}ms, ${trimmed}s, ${trimmed}m)`)
+  const ms = parseEnvDuration(trimmed)
+  if (ms === null) throw new UsageError(`${name}: ${shown(text)} is not a duration; write a number with ms, s or m (350000ms, 350s, 5.5m)`)
   if (ms === 'fraction') throw new UsageError(`${name}: ${shown(text)} is not a whole number of milliseconds`)
   const range = `from ${min} ms to ${MAX_DURATION_MS} ms (about 24.8 days)`
   if (ms > MAX_DURATION_MS) throw new UsageError(`${name}: ${shown(text)} is too large; give ${range}`)

@@ -6,6 +6,7 @@
 // already has (cgroups.ts). Nothing is ever set on the target's sockets.
 import { backend, type DiagRow, type ProcessReader, type TakeOrder, type Taken } from '../backend'
 import type { KeepAliveState } from '../options'
+import { isExposed } from '../exposure'
 import type { TcpInfo, TcpState } from '../tcpinfo'
 import { cgroupPlan, classidKept } from './cgroups'
 import { nsInode, otherNamespaces } from './namespaces'
@@ -46,13 +47,6 @@ export interface Inspection {
   connections: InspectedConnection[]
   /** What was left unknown and why, one sentence each. */
   notes: string[]
-}
-
-/** Whether a middlebox that forgets flows idle for `limitMs` would forget this one. */
-export function isExposed(k: KeepAliveState, limitMs: number): boolean {
-  // Unknown counts as exposed: nothing shows the connection is protected.
-  if (k.enabled !== true) return true
-  return (k.idle ?? Infinity) >= limitMs || (k.interval ?? Infinity) >= limitMs
 }
 
 // sock_diag's idiag_timer for the keepalive timer.

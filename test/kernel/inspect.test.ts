@@ -138,7 +138,7 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     if (skip) return ctx.skip()
     const rows = JSON.parse((await runHere('inspect', String(child.pid), '--json', '--idle-limit=30s')).stdout) as Row[]
     expect(rows.every((x) => x.exposed)).toBe(true)
-    const below = JSON.parse((await runHere('inspect', String(child.pid), '--json', '--idle-limit', '30001')).stdout) as Row[]
+    const below = JSON.parse((await runHere('inspect', String(child.pid), '--json', '--idle-limit', '30001ms')).stdout) as Row[]
     expect(below.find((x) => x.fd === known.configured.fd)?.exposed).toBe(false)
   })
 
@@ -173,6 +173,8 @@ describe.runIf(linux)('tcp-keepalive inspect PID', () => {
     [['inspect', '1', '2'], /^tcp-keepalive: unexpected argument "2"/],
     [['inspect', '1', '--idle-limit'], /^tcp-keepalive: --idle-limit: missing value/],
     [['inspect', '1', '--idle-limit', '35x'], /^tcp-keepalive: --idle-limit: "35x" is not a duration/],
+    [['inspect', '1', '--idle-limit', '350'], /^tcp-keepalive: --idle-limit: "350" has no unit; did you mean "350s"\?/],
+    [['inspect', '1', '--watch', '5'], /^tcp-keepalive: --watch: "5" has no unit; did you mean "5s"\?/],
     [['inspect', '1', '--idle-limit', '0s'], /^tcp-keepalive: --idle-limit: "0s" is too small; give from 1 ms to 2147483647 ms/],
     [['inspect', '1', '--idle-limit', '1.0001s'], /^tcp-keepalive: --idle-limit: "1.0001s" is not a whole number of milliseconds/],
     [['inspect', '1', '--verbose'], /^tcp-keepalive: unknown option "--verbose"/],

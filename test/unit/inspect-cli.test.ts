@@ -40,7 +40,7 @@ describe('tcp-keepalive inspect: arguments', () => {
 
   it.each([
     ['99999999999999999999m', /^tcp-keepalive: --idle-limit: "99999999999999999999m" is too large; give from 1 ms to 2147483647 ms \(about 24.8 days\)$/],
-    ['2147483648', /is too large; give from 1 ms to 2147483647 ms/],
+    ['2147483648ms', /is too large; give from 1 ms to 2147483647 ms/],
     ['0', /^tcp-keepalive: --idle-limit: "0" is too small; give from 1 ms to 2147483647 ms/],
   ])('--idle-limit %s: says which way it is out of range, and the range', async (value, message) => {
     const r = await run('inspect', '1', '--idle-limit', value)
