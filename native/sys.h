@@ -4,7 +4,8 @@
 // error. Each sys_<os>.cc knows one OS family and nothing of Node-API.
 //
 // Times cross this boundary in milliseconds; a file whose OS counts in
-// seconds converts with ToOsUnits so every platform rounds alike.
+// seconds converts with ToOsUnits (ToOs/FromOs for a whole option) so every
+// platform rounds alike.
 //
 // Adding a socket option is one entry per layer: an Option below (with its
 // unit), a row in each sys_<os>.cc's option table, and its slot on the JS
@@ -79,6 +80,21 @@ struct Settings {
 // never becomes 0 s.
 inline int64_t ToOsUnits(int64_t ms, int64_t ms_per_unit) {
   return (ms + ms_per_unit - 1) / ms_per_unit;
+}
+
+// Our value of option o (ms, count or flag) in the OS's unit, and back.
+// ms_per_unit is the platform file's unit for o (1000 where its OS counts
+// seconds); only a Unit::kMillis option uses it.
+inline int64_t ToOs(int o, int64_t v, int64_t ms_per_unit) {
+  return kOptionInfo[o].unit == Unit::kMillis ? ToOsUnits(v, ms_per_unit) : v;
+}
+inline int64_t FromOs(int o, int64_t v, int64_t ms_per_unit) {
+  switch (kOptionInfo[o].unit) {
+    case Unit::kFlag: return v != 0;
+    case Unit::kMillis: return v * ms_per_unit;
+    case Unit::kNumber: return v;
+  }
+  return v;
 }
 
 struct Range {

@@ -126,20 +126,6 @@ constexpr Row kRows[] = {
 static_assert(sizeof kRows / sizeof kRows[0] == kOptions,
               "one row per Option");
 
-// Our value (ms, count or flag) in the OS's unit, and back.
-int64_t ToOs(int o, int64_t v) {
-  return kOptionInfo[o].unit == Unit::kMillis
-             ? ToOsUnits(v, kRows[o].ms_per_unit)
-             : v;
-}
-int64_t FromOs(int o, int64_t v) {
-  switch (kOptionInfo[o].unit) {
-    case Unit::kFlag: return v != 0;
-    case Unit::kMillis: return v * kRows[o].ms_per_unit;
-    case Unit::kNumber: return v;
-  }
-  return v;
-}
 
 bool SetInt(int fd, int level, int option, const char* name, int64_t value,
             Failure* fail) {
@@ -300,7 +286,7 @@ bool CheckDropTime(int fd, const Settings& want, Failure* fail) {
   for (int o : {kIdle, kInterval, kCount}) {
     os[o] = kUnknown;
     if (want.v[o] != kLeave)
-      os[o] = ToOs(o, want.v[o]);
+      os[o] = ToOs(o, want.v[o], kRows[o].ms_per_unit);
     else if (!GetRow(fd, o, &os[o], fail))
       return false;
   }
@@ -375,7 +361,8 @@ bool Apply(Socket fd, const Settings& want, Failure* fail) {
 #endif
   for (int o = 0; o < kOptions; o++) {
     if (want.v[o] == kLeave) continue;
-    if (!SetRow(fd, o, ToOs(o, want.v[o]), fail)) return false;
+    if (!SetRow(fd, o, ToOs(o, want.v[o], kRows[o].ms_per_unit), fail))
+      return false;
 #if defined(__APPLE__)
     if (o == kEnable && rearm) {
       int64_t idle_s = kUnknown;
@@ -384,7 +371,7 @@ bool Apply(Socket fd, const Settings& want, Failure* fail) {
     }
     if (o == kUserTimeout && Detected().persist_timeout &&
         !SetInt(fd, IPPROTO_TCP, TCP_PERSIST_TIMEOUT, "TCP_PERSIST_TIMEOUT",
-                ToOs(o, want.v[o]), fail))
+                ToOs(o, want.v[o], kRows[o].ms_per_unit), fail))
       return false;
 #endif
   }
@@ -395,7 +382,9 @@ bool Read(Socket fd, Settings* have, Failure* fail) {
   for (int o = 0; o < kOptions; o++) {
     int64_t os_value = kUnknown;
     if (!GetRow(fd, o, &os_value, fail)) return false;
-    have->v[o] = os_value == kUnknown ? kUnknown : FromOs(o, os_value);
+    have->v[o] = os_value == kUnknown
+                     ? kUnknown
+                     : FromOs(o, os_value, kRows[o].ms_per_unit);
   }
 #if defined(__FreeBSD__) || defined(__APPLE__)
   // What the kernel does, not what SO_KEEPALIVE says (see AlwaysKeepalive).

@@ -61,19 +61,6 @@ constexpr Row kRows[] = {
 static_assert(sizeof kRows / sizeof kRows[0] == kOptions,
               "one row per Option");
 
-int64_t ToOs(int o, int64_t v) {
-  return kOptionInfo[o].unit == Unit::kMillis
-             ? ToOsUnits(v, kRows[o].ms_per_unit)
-             : v;
-}
-int64_t FromOs(int o, int64_t v) {
-  switch (kOptionInfo[o].unit) {
-    case Unit::kFlag: return v != 0;
-    case Unit::kMillis: return v * kRows[o].ms_per_unit;
-    case Unit::kNumber: return v;
-  }
-  return v;
-}
 
 Failure OsFailure(const char* syscall, const char* option) {
   return {uv_translate_sys_error(WSAGetLastError()), syscall, option};
@@ -489,7 +476,7 @@ bool Apply(Socket s, const Settings& want, Failure* fail) {
     const DWORD value =
         o == kUserTimeout && want.v[o] == 0
             ? p.maxrt_default
-            : static_cast<DWORD>(ToOs(o, want.v[o]));
+            : static_cast<DWORD>(ToOs(o, want.v[o], kRows[o].ms_per_unit));
     if (!SetDword(s, kRows[o].level, kRows[o].name, kRows[o].label, value,
                   fail))
       return false;
@@ -511,7 +498,7 @@ bool Read(Socket s, Settings* have, Failure* fail) {
     have->v[o] = o == kUserTimeout && p.maxrt_default_known &&
                          v == p.maxrt_default
                      ? 0
-                     : FromOs(o, v);
+                     : FromOs(o, v, kRows[o].ms_per_unit);
   }
   return true;
 }

@@ -7,20 +7,19 @@
 // undici and node-fetch modules, whose sockets are Bun's, not net.Socket.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import { homedir, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { childPeeker, procObserver, type ChildPeeker } from '../helpers/kernel'
+import { newestCached } from '../helpers/runtimes'
 import { capabilities } from '../lib'
 
 const root = join(__dirname, '..', '..')
-const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
-const bunDir = existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('oven-bun-linux-x64-')).sort().at(-1) : undefined
-const bun = bunDir ? join(cache, bunDir, 'package', 'bin', 'bun') : null
+const bun = newestCached('oven-bun-linux-x64-', 'package/bin/bun')
 const skip = !bun ? 'bun not fetched (test/harness/platforms/fetch-runtimes.sh)' : !procObserver.available ? `no outside observer: ${procObserver.reason ?? ''}` : !capabilities.native ? 'the addon is not built' : null
 
 // The preload's values (TCP_KEEPALIVE) and the explicit recipes' (withKeepAlive, connector) differ, so the kernel tells which configured a socket.
@@ -171,7 +170,7 @@ describe.skipIf(skip !== null)(`Bun preload recipes ${skip ? `(skipped: ${skip})
     const { seen, stderr } = await runBun(['--preload', 'tcp-keepalive/register'])
     const table: Record<string, string> = {}
     for (const s of seen) table[s.name] = s.error ? `error: ${s.error}` : values(s.kernel ?? null) === null ? 'no socket found' : JSON.stringify(values(s.kernel ?? null)) === JSON.stringify(PRELOAD) ? 'preload' : JSON.stringify(values(s.kernel ?? null)) === JSON.stringify(EXPLICIT) ? 'explicit' : `not reached: ${JSON.stringify(values(s.kernel ?? null))}`
-    console.log(`Bun ${bunDir ?? ''}: ${JSON.stringify(table, null, 2)}`)
+    console.log(`Bun (${bun ?? ''}): ${JSON.stringify(table, null, 2)}`)
     // 'not reached: <what the kernel held>' compared by its verdict alone.
     const verdicts = Object.fromEntries(Object.entries(table).map(([k, v]) => [k, v.startsWith('not reached') ? 'not reached' : v]))
     expect(verdicts).toEqual({

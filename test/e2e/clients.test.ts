@@ -4,22 +4,12 @@
 // outside the process that holds it, after connect and, where the client
 // pools, after a release and reuse.
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { expectClient, ITEM_CASES, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
+import { expectClient, ITEM_CASES, PORTABLE_CLIENTS, printTable, runClients, startWebServers, type RunResult, type Runtime, type WebServers } from '../helpers/client-runner'
 import { startMariadb, startPostgres, startRedis, startServers, type Started } from '../helpers/servers'
 
 const CLIENTS: Array<[client: string, server: 'pg' | 'redis' | 'mysql' | null]> = [
-  ['net.connect', null],
-  ['net.Socket().connect', null],
-  ['tls.connect', null],
-  ['http agent', null],
-  ['https agent', null],
-  ['fetch', null],
-  ['undici', null],
-  ['pg', 'pg'],
-  ['pg Pool', 'pg'],
+  ...PORTABLE_CLIENTS,
   ['pg unix socket', 'pg'],
-  ['postgres.js', 'pg'],
-  ['ioredis', 'redis'],
   ['mysql2', 'mysql'],
   ['mysql2 unix socket', 'mysql'],
   ['ws', null],

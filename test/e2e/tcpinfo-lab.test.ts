@@ -6,8 +6,9 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLIENT_IP, createLab, labUnavailable, SERVER_IP, startServer, type Lab } from '../harness/lab/lab.mjs'
+import { describe, expect, it } from 'vitest'
+import { CLIENT_IP, SERVER_IP } from '../harness/lab/lab.mjs'
+import { blackholeLab, labSkipReason } from '../helpers/lab'
 import { parseSsInfo, type SsInfo } from '../helpers/ss-info'
 import type { TcpInfo } from '../lib'
 
@@ -26,25 +27,15 @@ interface Event {
   writePort?: number
 }
 
-const why: string | null = labUnavailable()
-if (why) console.log(`e2e lab skipped: ${why}`)
+const why = labSkipReason()
 const COUNT = 4
 const CLI = join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js')
 
 describe.skipIf(why !== null)('getTcpInfo in the lab: the peer is black-holed', () => {
-  let lab: Lab
-  let server: { stop(): void }
-  beforeAll(async () => {
-    // A long idle limit: here only the blackhole removes the peer.
-    lab = createLab({ idleTimeout: 60 })
-    server = await startServer(lab)
-  })
-  afterAll(() => {
-    server?.stop()
-    lab?.destroy()
-  })
+  const ctx = blackholeLab()
 
   it(`keepaliveProbes counts unanswered probes up to the drop; unacked and retransmits show data stuck in flight`, async () => {
+    const { lab } = ctx
     const spec = { host: SERVER_IP, port: 8080, options: { idle: 1000, interval: 1000, count: COUNT }, giveUpMs: 20_000 }
     const child = lab.spawn(lab.ns.client, process.execPath, [new URL('../harness/lab/tcpinfo-client.mjs', import.meta.url).pathname, JSON.stringify(spec)])
     const events: Event[] = []

@@ -127,19 +127,22 @@ function judge(run: Run, results: string): void {
 
 const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' }
 
+/** Runs a runner's bin in its project and judges what its test files saw. */
+async function runIn(p: ReturnType<typeof project>, bin: string, args: string[]): Promise<void> {
+  judge(await runner([bin, ...args], p.dir), p.results)
+}
+
 describe.concurrent(`${FILES} test files, one process`, () => {
   for (const jest of ['jest29', 'jest30']) {
     it(`${jest} (${(JSON.parse(readFileSync(join(root, 'node_modules', jest, 'package.json'), 'utf8')) as { version: string }).version}), --runInBand`, async () => {
       const p = project(jest, false)
-      const run = await runner([join(root, 'node_modules', jest, 'bin', 'jest.js'), '--rootDir', p.dir, '--runInBand', '--transform', '{}', '--ci'], p.dir)
-      judge(run, p.results)
+      await runIn(p, join(root, 'node_modules', jest, 'bin', 'jest.js'), ['--rootDir', p.dir, '--runInBand', '--transform', '{}', '--ci'])
     }, 320_000)
   }
   for (const pool of ['vmThreads', 'vmForks']) {
     it(`vitest pool ${pool}, one worker`, async () => {
       const p = project(pool, true)
-      const run = await runner([join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', p.dir, '--pool', pool, '--maxWorkers', '1'], p.dir)
-      judge(run, p.results)
+      await runIn(p, join(root, 'node_modules', 'vitest', 'vitest.mjs'), ['run', '--root', p.dir, '--pool', pool, '--maxWorkers', '1'])
     }, 320_000)
   }
 })

@@ -6,8 +6,9 @@
 // outside witness.
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { capture, createLab, labUnavailable, SERVER_IP, startServer, type Lab, type LabServer } from '../harness/lab/lab.mjs'
+import { describe, expect, it } from 'vitest'
+import { capture, SERVER_IP } from '../harness/lab/lab.mjs'
+import { blackholeLab, labSkipReason } from '../helpers/lab'
 
 interface Event {
   event: string
@@ -17,22 +18,13 @@ interface Event {
   [key: string]: unknown
 }
 
-const why: string | null = labUnavailable()
-if (why) console.log(`e2e lab skipped: ${why}`)
+const why = labSkipReason()
 
 describe.skipIf(why !== null)('tcp-keepalive:timeout in the lab: the peer is black-holed', () => {
-  let lab: Lab
-  let server: LabServer
-  beforeAll(async () => {
-    lab = createLab({ idleTimeout: 60 })
-    server = await startServer(lab)
-  })
-  afterAll(() => {
-    server?.stop()
-    lab?.destroy()
-  })
+  const ctx = blackholeLab()
 
   it("one message per configured socket: 'keepalive' with the probes seen on the wire, 'user-timeout' for data never acknowledged; the same reasons in the closed-connections metric", async () => {
+    const { lab } = ctx
     const spec = {
       metrics: true,
       host: SERVER_IP,

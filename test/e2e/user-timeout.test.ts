@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs'
 import { release } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { capture, createLab, labUnavailable, startClient, startServer, type Lab, type LabEvent, type LabServer } from '../harness/lab/lab.mjs'
+import { describe, expect, it } from 'vitest'
+import { capture, startClient, type LabEvent } from '../harness/lab/lab.mjs'
+import { blackholeLab, labSkipReason } from '../helpers/lab'
 
 // The kernel's tick rate, for the timer granularity below: from its build
 // configuration; where that is not readable, 100, the coarsest in use.
@@ -43,23 +44,13 @@ function lateness(ms: number): number {
   return (8 ** n + 1) * jiffy + SOFTIRQ_ALLOWANCE_MS
 }
 
-const why: string | null = labUnavailable()
-if (why) console.log(`e2e lab skipped: ${why}`)
+const why = labSkipReason()
 
 describe.skipIf(why !== null)('TCP_USER_TIMEOUT and keepalive probes (Linux, peer black-holed)', () => {
-  let lab: Lab
-  let server: LabServer
-  beforeAll(async () => {
-    // The middlebox's own idle limit is kept out of the way (60 s): only the black hole acts.
-    lab = createLab({ idleTimeout: 60 })
-    server = await startServer(lab)
-  })
-  afterAll(() => {
-    server?.stop()
-    lab?.destroy()
-  })
+  const ctx = blackholeLab()
 
   it('idle 2 s, interval 1 s, count 3: user timeout 3 s cuts probing short, 5 s (= the sum, and the preload\'s) changes nothing, 8 s adds probes', async () => {
+    const { lab, server } = ctx
     const url = server.url('/')
     const probing = { idle: 2000, interval: 1000, count: 3 }
     const register = join(__dirname, '..', '..', 'dist', 'esm', 'register.mjs')

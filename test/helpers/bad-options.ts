@@ -63,3 +63,18 @@ export function refusals(limits: Limits): Array<[unknown, string]> {
     ...outOfRange(limits).map(([key, value]): [unknown, string] => [{ [key]: value }, 'ERR_OUT_OF_RANGE']),
   ]
 }
+
+/** The baseline as setKeepAlive options: set before the refused calls and after the accepted ones. */
+export const { enabled: _enabled, ...baselineOptions } = baseline
+
+/**
+ * Both ends of every range as (option, value set, value read back): idle and
+ * interval are whole seconds in the kernel, so a value in ms reads back rounded up.
+ */
+export function rangeEnds(limits: Limits): Array<[keyof Limits, number, number]> {
+  const ends: Array<[keyof Limits, number, number]> = []
+  for (const key of ['idle', 'interval', 'count', 'userTimeout'] as const) {
+    for (const v of [limits[key].min, limits[key].max]) ends.push([key, v, key === 'idle' || key === 'interval' ? Math.ceil(v / 1000) * 1000 : v])
+  }
+  return ends
+}

@@ -170,6 +170,23 @@ export type Runtime =
 
 /** Clients that keep a connection and hand it out again: checked after connect and after reuse. */
 const POOLED = new Set(['http agent', 'https agent', 'fetch', 'undici', 'pg Pool', 'postgres.js', 'ioredis', 'mysql2', 'got', 'node-fetch', 'axios'])
+/**
+ * Node's own clients and the database drivers every runtime is checked with:
+ * the other-runtimes suite runs these, the full suite these and more.
+ */
+export const PORTABLE_CLIENTS: Array<[client: string, server: 'pg' | 'redis' | null]> = [
+  ['net.connect', null],
+  ['net.Socket().connect', null],
+  ['tls.connect', null],
+  ['http agent', null],
+  ['https agent', null],
+  ['fetch', null],
+  ['undici', null],
+  ['pg', 'pg'],
+  ['pg Pool', 'pg'],
+  ['postgres.js', 'pg'],
+  ['ioredis', 'redis'],
+]
 /** The cases of hook behaviour beyond connecting (Node's own setKeepAlive after ours, reconnects, http2, Unix sockets, explicit calls, other patchers, two copies), run in every runtime after the clients. */
 export const ITEM_CASES: Array<[client: string, server: null]> = [
   ['setKeepAlive(false) after install', null],

@@ -231,6 +231,18 @@ export function makeCertificate(): { key: string; cert: string } {
 }
 
 /**
+ * A new temporary directory holding key.pem and cert.pem of a fresh
+ * certificate, for a child process that serves TLS. The caller removes it.
+ */
+export function certificateDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const { key, cert } = makeCertificate()
+  writeFileSync(join(dir, 'key.pem'), key)
+  writeFileSync(join(dir, 'cert.pem'), cert)
+  return dir
+}
+
+/**
  * The kernel's keepalive settings of this process's TCP socket with the given
  * local and remote ports (no socket object needed, so it works for
  * connections a library opened for us). null: no observer here, or no such

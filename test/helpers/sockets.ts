@@ -44,3 +44,22 @@ export function socketByPorts(localPort: number, remotePort: number): net.Socket
   for (const h of active) if (h instanceof net.Socket && h.localPort === localPort && h.remotePort === remotePort) return h
   return null
 }
+
+/**
+ * A loopback pair that has carried data both ways (200 kB up, 3 kB down), so
+ * every TCP_INFO counter has something to count, settled so that nothing
+ * moves between two reads of it.
+ */
+export async function busyPair(): Promise<Pair> {
+  const p = await tcpPair()
+  const toServer = Buffer.alloc(200_000, 1)
+  let got = 0
+  const received = new Promise<void>((resolve) => p.accepted.on('data', (c: Buffer) => (got += c.length) >= toServer.length && resolve()))
+  p.client.write(toServer)
+  await received
+  p.accepted.write(Buffer.alloc(3000, 2))
+  await once(p.client, 'data')
+  // The last ACKs land before anyone reads.
+  await new Promise((r) => setTimeout(r, 100))
+  return p
+}

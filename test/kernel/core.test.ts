@@ -1,14 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeCertificate, notRun, peekChildSockopt, peekSockopt, sockoptObserver, ssObserver, ssTimer } from '../helpers/kernel'
+import { packageWithoutAddon } from '../helpers/no-addon'
 import { fdOf, tcpPair, type Pair } from '../helpers/sockets'
 import { getKeepAlive, setKeepAlive } from '../lib'
 
@@ -174,15 +174,8 @@ describe('setKeepAlive / getKeepAlive on live sockets', () => {
 
 describe('fallback without the native addon', () => {
   it('imports (without undici too), reports native: false, sets idle through Node and refuses the rest', () => {
-    // A copy of the package with no build/ and no prebuilds/: what a user gets
-    // on a platform with neither a prebuild nor a compiler.
-    const root = join(__dirname, '..', '..')
-    const dir = mkdtempSync(join(tmpdir(), 'tka-fallback-'))
+    const { dir, env } = packageWithoutAddon()
     try {
-      const pkg = join(dir, 'node_modules', 'tcp-keepalive')
-      cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true })
-      cpSync(join(root, 'package.json'), join(pkg, 'package.json'))
-      cpSync(join(root, 'node_modules', 'node-gyp-build'), join(pkg, 'node_modules', 'node-gyp-build'), { recursive: true })
       const script = join(dir, 'probe.mjs')
       writeFileSync(
         script,
@@ -202,8 +195,6 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
 
 `,
       )
-      // Without the override node-gyp-build honours, which would point it at an addon elsewhere.
-      const { TCP_KEEPALIVE_PREBUILD: _override, ...env } = process.env
       const child = spawn(process.execPath, [script], { cwd: dir, env, stdio: ['pipe', 'pipe', 'inherit'] })
       return new Promise<void>((resolve, reject) => {
         child.stdout.once('data', (chunk: Buffer) => {

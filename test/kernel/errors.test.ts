@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import tls from 'node:tls'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { baseline, refusals } from '../helpers/bad-options'
+import { baseline, baselineOptions, rangeEnds, refusals } from '../helpers/bad-options'
 import { makeCertificate, notRun, peekSockopt, sockoptObserver } from '../helpers/kernel'
 import { fdOf, tcpPair, type Pair } from '../helpers/sockets'
 import { capabilities, getKeepAlive, setKeepAlive } from '../lib'
@@ -17,7 +17,7 @@ import { capabilities, getKeepAlive, setKeepAlive } from '../lib'
 let p: Pair
 beforeAll(async () => {
   p = await tcpPair()
-  setKeepAlive(p.client, { idle: 5000, interval: 2000, count: 3, userTimeout: 4000 })
+  setKeepAlive(p.client, baselineOptions)
 })
 afterAll(() => p.close())
 
@@ -33,17 +33,12 @@ describe('bad options, from outside', () => {
 
   it('accepts both ends of every range, as the kernel holds them', () => {
     if (!sockoptObserver.available) return notRun(sockoptObserver)
-    for (const key of ['idle', 'interval', 'count', 'userTimeout'] as const) {
-      const { min, max } = capabilities.limits[key]
-      for (const v of [min, max]) {
-        setKeepAlive(p.client, { [key]: v })
-        const expected = key === 'idle' || key === 'interval' ? Math.ceil(v / 1000) * 1000 : v
-        expect(getKeepAlive(p.client)[key], `${key}=${v}`).toBe(expected)
-        expect(peekSockopt(fdOf(p.client))?.[key], `${key}=${v} (outside)`).toBe(expected)
-      }
+    for (const [key, v, expected] of rangeEnds(capabilities.limits)) {
+      setKeepAlive(p.client, { [key]: v })
+      expect(getKeepAlive(p.client)[key], `${key}=${v}`).toBe(expected)
+      expect(peekSockopt(fdOf(p.client))?.[key], `${key}=${v} (outside)`).toBe(expected)
     }
-    const { enabled: _enabled, ...options } = baseline
-    setKeepAlive(p.client, options)
+    setKeepAlive(p.client, baselineOptions)
   })
 })
 

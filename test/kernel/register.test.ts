@@ -5,55 +5,25 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { harness } from '../helpers/paths'
 import { peekChildSockopt, peekSockopt } from '../helpers/kernel'
+import { connectUnderDefaults, expectApi, RECOMMENDED as R } from '../helpers/expect-api'
 import { heldUnderSpread } from '../helpers/spread'
-import { capabilities, getKeepAlive, install } from '../lib'
+import { getKeepAlive } from '../lib'
 
 const root = join(__dirname, '..', '..')
-const linux = process.platform === 'linux'
-const R = { idle: 20_000, interval: 5000, count: 20, userTimeout: 120_000 }
-
-/**
- * getKeepAlive against what was set. Linux reads back every option; elsewhere
- * a value the OS cannot report is null and an option it lacks is not set.
- */
-function expectApi(actual: object | undefined, expected: Record<string, unknown>, label?: string): void {
-  if (linux) {
-    expect(actual, label).toEqual(expected)
-    return
-  }
-  const got = actual as Record<string, unknown>
-  for (const [k, v] of Object.entries(expected)) {
-    if (k !== 'enabled' && !capabilities[k as 'idle']) continue
-    if (got[k] !== null) expect(got[k], `${label ?? ''} ${k}`).toEqual(v)
-  }
-}
-
-
 
 describe('install() without options', () => {
-  it('applies the recommended values, as the kernel holds them', async () => {
-    const server = net.createServer().listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const handle = install()
-    try {
-      const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
-      await once(c, 'connect')
+  it('applies the recommended values, as the kernel holds them', () =>
+    connectUnderDefaults((c) => {
       // Drawn per socket within the spread (README, "The spread").
       expectApi(getKeepAlive(c), heldUnderSpread({ enabled: true, ...R }))
       const seen = peekSockopt((c as unknown as { _handle: { fd: number } })._handle.fd)
       if (seen) expect(seen).toMatchObject(heldUnderSpread({ enabled: true, ...R }))
-      c.destroy()
-    } finally {
-      handle.uninstall()
-      server.close()
-    }
-  })
+    }))
 })
 
 // --- The preload, run as a user runs it ---------------------------------
@@ -182,7 +152,6 @@ describe('tcp-keepalive/register', () => {
     expect(r.stderr).toMatch(/^tcp-keepalive\/register: TCP_KEEPALIVE: "count=0": The value of "TCP_KEEPALIVE.count" is out of range\. It must be >= 1 && <= \d+ \(probes, \w+\)\. Received 0\n$/)
   })
 })
-
 
 describe('tcp-keepalive/register without the native addon', () => {
   // A copy of the package with no build/ and no prebuilds/, as on a platform

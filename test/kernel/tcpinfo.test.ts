@@ -1,14 +1,13 @@
 // getTcpInfo: through the API, and on Linux against `ss -tino` (iproute2,
 // another process asking the kernel over netlink).
 import { execFileSync, spawnSync } from 'node:child_process'
-import { once } from 'node:events'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { notRun, ssObserver } from '../helpers/kernel'
-import { tcpPair, type Pair } from '../helpers/sockets'
+import { packageWithoutAddon } from '../helpers/no-addon'
+import { busyPair, type Pair } from '../helpers/sockets'
 import { parseSsInfo, type SsInfo } from '../helpers/ss-info'
 import { capabilities, getTcpInfo } from '../lib'
 
@@ -23,21 +22,10 @@ function ssInfo(socket: net.Socket): SsInfo | null {
   return out.trim() ? parseSsInfo(out) : null
 }
 
-
 describe('getTcpInfo on a loopback connection', () => {
   let p: Pair
   beforeAll(async () => {
-    p = await tcpPair()
-    // Traffic both ways so every counter has something to count.
-    const toServer = Buffer.alloc(200_000, 1)
-    let got = 0
-    const received = new Promise<void>((resolve) => p.accepted.on('data', (c: Buffer) => (got += c.length) >= toServer.length && resolve()))
-    p.client.write(toServer)
-    await received
-    p.accepted.write(Buffer.alloc(3000, 2))
-    await once(p.client, 'data')
-    // Let the last ACKs land, so nothing moves between our read and ss's.
-    await new Promise((r) => setTimeout(r, 100))
+    p = await busyPair()
   })
   afterAll(() => p.close())
 
@@ -78,13 +66,8 @@ describe('getTcpInfo on a loopback connection', () => {
 describe('getTcpInfo without the native addon', () => {
   it('without the native addon: ERR_TCP_KEEPALIVE_UNSUPPORTED naming the reason', () => {
     expect(capabilities.native).toBe(true)
-    const root = join(__dirname, '..', '..')
-    const dir = mkdtempSync(join(tmpdir(), 'tka-fallback-'))
+    const { dir, pkg, env } = packageWithoutAddon()
     try {
-      const pkg = join(dir, 'node_modules', 'tcp-keepalive')
-      cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true })
-      cpSync(join(root, 'package.json'), join(pkg, 'package.json'))
-      cpSync(join(root, 'node_modules', 'node-gyp-build'), join(pkg, 'node_modules', 'node-gyp-build'), { recursive: true })
       const script = join(dir, 'probe.mjs')
       writeFileSync(script, `import net from 'node:net'
 import { getTcpInfo } from 'tcp-keepalive'
@@ -95,7 +78,6 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
   })
 })
 `)
-      const { TCP_KEEPALIVE_PREBUILD: _override, ...env } = process.env
       const r = spawnSync(process.execPath, [script], { cwd: dir, env, encoding: 'utf8' })
       const out = JSON.parse(r.stdout) as { code: string; message: string }
       expect(out.code).toBe('ERR_TCP_KEEPALIVE_UNSUPPORTED')

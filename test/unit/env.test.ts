@@ -1,29 +1,9 @@
 // The recommended defaults and the TCP_KEEPALIVE grammar, in process
 // (test/kernel/register.test.ts runs the preload as a user runs it).
-import { once } from 'node:events'
-import net from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { connectUnderDefaults, expectApi, RECOMMENDED as R } from '../helpers/expect-api'
 import { heldUnderSpread } from '../helpers/spread'
 import { capabilities, getKeepAlive, install, parseKeepAliveEnv, recommended } from '../lib'
-
-const linux = process.platform === 'linux'
-const R = { idle: 20_000, interval: 5000, count: 20, userTimeout: 120_000 }
-
-/**
- * getKeepAlive against what was set. Linux reads back every option; elsewhere
- * a value the OS cannot report is null and an option it lacks is not set.
- */
-function expectApi(actual: object | undefined, expected: Record<string, unknown>, label?: string): void {
-  if (linux) {
-    expect(actual, label).toEqual(expected)
-    return
-  }
-  const got = actual as Record<string, unknown>
-  for (const [k, v] of Object.entries(expected)) {
-    if (k !== 'enabled' && !capabilities[k as 'idle']) continue
-    if (got[k] !== null) expect(got[k], `${label ?? ''} ${k}`).toEqual(v)
-  }
-}
 
 describe('recommended', () => {
   it('is frozen, and its user timeout equals the probing it must not cut short', () => {
@@ -39,21 +19,9 @@ describe('recommended', () => {
     expect(recommended.userTimeout).toBe(recommended.idle + recommended.interval * recommended.count)
   })
 
-  it('install() without options applies them', async () => {
-    const server = net.createServer().listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const handle = install()
-    try {
-      const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
-      await once(c, 'connect')
-      // Drawn per socket within the spread (README, "The spread").
-      expectApi(getKeepAlive(c), heldUnderSpread({ enabled: true, ...R }))
-      c.destroy()
-    } finally {
-      handle.uninstall()
-      server.close()
-    }
-  })
+  it('install() without options applies them', () =>
+    // Drawn per socket within the spread (README, "The spread").
+    connectUnderDefaults((c) => expectApi(getKeepAlive(c), heldUnderSpread({ enabled: true, ...R }))))
 })
 
 describe('parseKeepAliveEnv', () => {

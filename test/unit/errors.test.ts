@@ -5,14 +5,14 @@ import dgram from 'node:dgram'
 import { once } from 'node:events'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { baseline, NOT_OPTIONS, outOfRange, UNKNOWN_KEYS, WRONG_TYPES } from '../helpers/bad-options'
+import { baseline, baselineOptions, NOT_OPTIONS, outOfRange, rangeEnds, UNKNOWN_KEYS, WRONG_TYPES } from '../helpers/bad-options'
 import { tcpPair, type Pair } from '../helpers/sockets'
 import { capabilities, getKeepAlive, setKeepAlive } from '../lib'
 
 let p: Pair
 beforeAll(async () => {
   p = await tcpPair()
-  setKeepAlive(p.client, { idle: 5000, interval: 2000, count: 3, userTimeout: 4000 })
+  setKeepAlive(p.client, baselineOptions)
 })
 afterAll(() => p.close())
 
@@ -48,17 +48,11 @@ describe('bad options', () => {
   })
 
   it('accepts both ends of every range', () => {
-    const pAll = ['idle', 'interval', 'count', 'userTimeout'] as const
-    for (const key of pAll) {
-      const { min, max } = capabilities.limits[key]
-      for (const v of [min, max]) {
-        setKeepAlive(p.client, { [key]: v })
-        const expected = key === 'idle' || key === 'interval' ? Math.ceil(v / 1000) * 1000 : v
-        expect(getKeepAlive(p.client)[key], `${key}=${v}`).toBe(expected)
-      }
+    for (const [key, v, expected] of rangeEnds(capabilities.limits)) {
+      setKeepAlive(p.client, { [key]: v })
+      expect(getKeepAlive(p.client)[key], `${key}=${v}`).toBe(expected)
     }
-    const { enabled: _enabled, ...options } = baseline
-    setKeepAlive(p.client, options)
+    setKeepAlive(p.client, baselineOptions)
   })
 })
 

@@ -6,11 +6,10 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tcpPair, type Pair } from '../helpers/sockets'
+import { busyPair, tcpPair, type Pair } from '../helpers/sockets'
 import { getTcpInfo, type TcpInfo } from '../lib'
 
 const linux = process.platform === 'linux'
-
 
 const FIELDS: (keyof TcpInfo)[] = [
   'state', 'rtt', 'rttVariance', 'rto', 'mss', 'congestionWindow', 'unacked', 'retransmits', 'totalRetransmits',
@@ -20,17 +19,7 @@ const FIELDS: (keyof TcpInfo)[] = [
 describe('getTcpInfo on a loopback connection', () => {
   let p: Pair
   beforeAll(async () => {
-    p = await tcpPair()
-    // Traffic both ways so every counter has something to count.
-    const toServer = Buffer.alloc(200_000, 1)
-    let got = 0
-    const received = new Promise<void>((resolve) => p.accepted.on('data', (c: Buffer) => (got += c.length) >= toServer.length && resolve()))
-    p.client.write(toServer)
-    await received
-    p.accepted.write(Buffer.alloc(3000, 2))
-    await once(p.client, 'data')
-    // Let the last ACKs land, so nothing moves between our read and ss's.
-    await new Promise((r) => setTimeout(r, 100))
+    p = await busyPair()
   })
   afterAll(() => p.close())
 

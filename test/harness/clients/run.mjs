@@ -122,6 +122,49 @@ async function httpGet(mod, url, agent) {
   })
 }
 
+// A second use that got another port means the pool opened a new connection:
+// the checkpoint still runs, under a name that says so.
+const reuseStage = (a, b) => (b === a ? 'reuse' : 'reuse (new socket)')
+
+// Node's http/https agent with one pooled socket: two requests, each read
+// once the agent has released the socket (and so made its own setKeepAlive call).
+async function agentTwice(mod, url, port) {
+  const agent = new mod.Agent({ keepAlive: true, maxSockets: 1 })
+  const a = await httpGet(mod, url, agent)
+  await released(agent)
+  await checkpoint('connect', a.port, port, a.socket)
+  const b = await httpGet(mod, url, agent)
+  await released(agent)
+  await checkpoint(reuseStage(a.port, b.port), b.port, port, b.socket)
+  agent.destroy()
+}
+
+// A database pool of one (pg, mysql2): take its connection, ask the server
+// which port it sees, give it back; twice, so the second use is a reuse.
+async function pooledTwice(acquire, serverSeenPort, remote) {
+  const use = async () => {
+    const c = await acquire()
+    const port = await serverSeenPort(c)
+    const stream = c.connection.stream
+    c.release()
+    return { port, stream }
+  }
+  const a = await use()
+  await checkpoint('connect', a.port, remote, a.stream)
+  const b = await use()
+  await checkpoint(reuseStage(a.port, b.port), b.port, remote, b.stream)
+}
+
+// A TLS connection to the HTTPS server through tls.connect as it stands now
+// (wrapped by us, or by us over someone else), checked once connected.
+async function tlsChecked(tls) {
+  const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
+  await once(s, 'secureConnect')
+  await tick()
+  await checkpoint('connect', s.localPort, t.https, s)
+  s.destroy()
+}
+
 // Each case: connect, checkpoint; where the client pools, release, use the same
 // connection again and checkpoint again.
 const cases = {
@@ -144,41 +187,17 @@ const cases = {
   },
   async 'tls.connect'() {
     const tls = require('node:tls')
-    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
-    await once(s, 'secureConnect')
-    await tick()
-    await checkpoint('connect', s.localPort, t.https, s)
-    s.destroy()
+    await tlsChecked(tls)
   },
-  async 'http agent'() {
-    const http = require('node:http')
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-    const a = await httpGet(http, httpUrl, agent)
-    await released(agent)
-    await checkpoint('connect', a.port, t.http, a.socket)
-    const b = await httpGet(http, httpUrl, agent)
-    await released(agent)
-    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.http, b.socket)
-    agent.destroy()
-  },
-  async 'https agent'() {
-    const https = require('node:https')
-    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 })
-    const a = await httpGet(https, httpsUrl, agent)
-    await released(agent)
-    await checkpoint('connect', a.port, t.https, a.socket)
-    const b = await httpGet(https, httpsUrl, agent)
-    await released(agent)
-    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.https, b.socket)
-    agent.destroy()
-  },
+  'http agent': () => agentTwice(require('node:http'), httpUrl, t.http),
+  'https agent': () => agentTwice(require('node:https'), httpsUrl, t.https),
   async fetch() {
     const a = portOf(await (await fetch(httpUrl)).text())
     await tick()
     await checkpoint('connect', a, t.http)
     const b = portOf(await (await fetch(httpUrl)).text())
     await tick()
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    await checkpoint(reuseStage(a, b), b, t.http)
   },
   async undici() {
     const { Pool } = require('undici')
@@ -189,7 +208,7 @@ const cases = {
     await checkpoint('connect', a, t.http)
     const b = await get()
     await tick()
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    await checkpoint(reuseStage(a, b), b, t.http)
     await pool.close()
   },
   async pg() {
@@ -204,17 +223,7 @@ const cases = {
   async 'pg Pool'() {
     const { Pool } = require('pg')
     const pool = new Pool({ host: '127.0.0.1', port: t.pg, user: 'postgres', database: 'postgres', max: 1, keepAlive: true })
-    const port = async () => {
-      const c = await pool.connect()
-      const { rows } = await c.query('SELECT inet_client_port() AS port')
-      const stream = c.connection.stream
-      c.release()
-      return { port: rows[0].port, stream }
-    }
-    const a = await port()
-    await checkpoint('connect', a.port, t.pg, a.stream)
-    const b = await port()
-    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.pg, b.stream)
+    await pooledTwice(() => pool.connect(), async (c) => (await c.query('SELECT inet_client_port() AS port')).rows[0].port, t.pg)
     await pool.end()
   },
   // A Unix-domain connection: nothing to configure, nothing to report.
@@ -236,7 +245,7 @@ const cases = {
     const a = await port()
     await checkpoint('connect', a, t.pg)
     const b = await port()
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.pg)
+    await checkpoint(reuseStage(a, b), b, t.pg)
     await sql.end({ timeout: 1 })
   },
   async ioredis() {
@@ -248,23 +257,17 @@ const cases = {
     await checkpoint('connect', a, t.redis, redis.stream)
     await redis.set('k', 'v')
     const b = await port()
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.redis, redis.stream)
+    await checkpoint(reuseStage(a, b), b, t.redis, redis.stream)
     redis.disconnect()
   },
   async mysql2() {
     const mysql = require('mysql2/promise')
     const pool = mysql.createPool({ host: '127.0.0.1', port: t.mysql, user: 'root', connectionLimit: 1 })
-    const port = async () => {
-      const c = await pool.getConnection()
+    const serverSeenPort = async (c) => {
       const [rows] = await c.query("SELECT SUBSTRING_INDEX(host, ':', -1) AS port FROM information_schema.processlist WHERE id = CONNECTION_ID()")
-      const stream = c.connection.stream
-      c.release()
-      return { port: rows[0].port, stream }
+      return rows[0].port
     }
-    const a = await port()
-    await checkpoint('connect', a.port, t.mysql, a.stream)
-    const b = await port()
-    await checkpoint(b.port === a.port ? 'reuse' : 'reuse (new socket)', b.port, t.mysql, b.stream)
+    await pooledTwice(() => pool.getConnection(), serverSeenPort, t.mysql)
     await pool.end()
   },
   async 'mysql2 unix socket'() {
@@ -292,7 +295,7 @@ const cases = {
     await checkpoint('connect', a, t.http)
     const b = portOf(await got(httpUrl, { agent: { http: agent } }).text())
     await released(agent)
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    await checkpoint(reuseStage(a, b), b, t.http)
     agent.destroy()
   },
   async 'node-fetch'() {
@@ -304,7 +307,7 @@ const cases = {
     await checkpoint('connect', a, t.http)
     const b = portOf(await (await nodeFetch(httpUrl, { agent })).text())
     await released(agent)
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    await checkpoint(reuseStage(a, b), b, t.http)
     agent.destroy()
   },
   async axios() {
@@ -316,7 +319,7 @@ const cases = {
     await checkpoint('connect', a, t.http)
     const b = (await axios.get(httpUrl, { httpAgent: agent })).data.port
     await released(agent)
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.http)
+    await checkpoint(reuseStage(a, b), b, t.http)
     agent.destroy()
   },
   // One session, two streams: the same socket carries both.
@@ -334,7 +337,7 @@ const cases = {
     const a = await get()
     await checkpoint('connect', a, t.h2, session.socket)
     const b = await get()
-    await checkpoint(b === a ? 'reuse' : 'reuse (new socket)', b, t.h2, session.socket)
+    await checkpoint(reuseStage(a, b), b, t.h2, session.socket)
     // The session's socket is a proxy that refuses most socket methods; an
     // explicit call must still configure it, and not throw.
     try {
@@ -452,11 +455,7 @@ const cases = {
     } finally {
       handle = tka.install(opts, { onError: note })
     }
-    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
-    await once(s, 'secureConnect')
-    await tick()
-    await checkpoint('connect', s.localPort, t.https, s)
-    s.destroy()
+    await tlsChecked(tls)
   },
   // A library stubs tls.connect, we install over the stub, it restores its saved original.
   async 'tls.connect restored by another library'() {
@@ -468,11 +467,7 @@ const cases = {
     }
     handle = tka.install(opts, { onError: note })
     tls.connect = saved
-    const s = tls.connect({ port: t.https, host: '127.0.0.1', servername: 'localhost', ca })
-    await once(s, 'secureConnect')
-    await tick()
-    await checkpoint('connect', s.localPort, t.https, s)
-    s.destroy()
+    await tlsChecked(tls)
   },
   // An app's copy and a library's nested copy of this package in one process:
   // the most recent install() wins, whichever copy made it, and an older

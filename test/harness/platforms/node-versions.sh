@@ -45,7 +45,9 @@ register() {
   local node_bin=$1 version=$2 flag out seen rc err
   for flag in --import -r; do
     out=$(cd "$app" && env -u NODE_OPTIONS -u TCP_KEEPALIVE "$node_bin" "$flag" tcp-keepalive/register app.mjs main,file,eval <<<x 2>&1 | head -n 1)
-    seen=$(node -e 'const o = JSON.parse(process.argv[1]); console.log(["main", "file", "eval"].map((k) => `${k}:${o[k].api.enabled && o[k].api.idle === 30000 && o[k].api.userTimeout === 120000}`).join(" "))' "$out" 2>/dev/null || echo "unreadable: $out")
+    # The preload applies the recommended values, the idle drawn from the
+    # whole seconds in [90 %, 100 %] of it (README, The spread).
+    seen=$(node -e 'const o = JSON.parse(process.argv[1]); const r = require(process.argv[2]).recommended; const low = Math.ceil((r.idle * 0.9) / 1000) * 1000; const held = (a) => a.enabled === true && a.idle >= low && a.idle <= r.idle && a.idle % 1000 === 0 && a.userTimeout === r.userTimeout; console.log(["main", "file", "eval"].map((k) => `${k}:${held(o[k].api)}`).join(" "))' "$out" "$root/dist/cjs/index.js" 2>/dev/null || echo "unreadable: $out")
     if [[ $seen == 'main:true file:true eval:true' ]]; then echo "ok - node $version register $flag: $seen"; else echo "not ok - node $version register $flag: $seen"; status=1; fi
   done
   rc=0
