@@ -16,7 +16,7 @@ import { backend } from './backend'
 import { invalidType, makeError } from './errors'
 import { DEFAULT_IDLE_LIMIT, isExposed } from './exposure'
 import type { KeepAliveState } from './options'
-import { stateOf, type InternalSocket, kState } from './socket'
+import { stateOf, type InternalSocket, kState, type SocketState } from './socket'
 import type { TcpInfo, TcpState } from './tcpinfo'
 import { rememberPeer, watchCloses } from './timeout-event'
 
@@ -62,35 +62,44 @@ type Tracked = InternalSocket & { _host?: string | null; servername?: string | f
 // same in O(1) too, but kept destroyed sockets reachable until the next full
 // GC: a tenth more instructions per connection, all of them in the GC.)
 const live: InternalSocket[] = []
+// Each entry's state beside it, so that moving or dropping an entry reads no
+// socket: an HTTP/2 session's `socket` (what setKeepAlive is given there) is a
+// proxy that throws on every read once the session lets go of its socket,
+// which then closes as itself, not as the listed proxy.
+const states: SocketState[] = []
 let sweepAt = 64
 
-function remove(index: number): void {
+function removeAt(index: number): void {
+  ;(states[index] as SocketState).slot = -1
   const last = live.pop() as InternalSocket
+  const lastState = states.pop() as SocketState
   if (index < live.length) {
     live[index] = last
-    const state = last[kState]
-    if (state !== undefined) state.slot = index
+    states[index] = lastState
+    lastState.slot = index
+  }
+}
+
+/** A listed proxy whose session let go of its socket reads as destroyed. */
+function destroyed(s: InternalSocket): boolean {
+  try {
+    return s.destroyed
+  } catch {
+    return true
   }
 }
 
 /** Drops sockets destroyed without passing the close watch; returns the open ones. */
 function sweep(): InternalSocket[] {
-  for (let i = live.length - 1; i >= 0; i--) if ((live[i] as InternalSocket).destroyed) removeAt(i)
+  for (let i = live.length - 1; i >= 0; i--) if (destroyed(live[i] as InternalSocket)) removeAt(i)
   sweepAt = Math.max(64, live.length * 2)
   return live.slice()
 }
 
-function removeAt(index: number): void {
-  const s = live[index] as InternalSocket
-  const state = s[kState]
-  if (state !== undefined) state.slot = -1
-  remove(index)
-}
-
-/** Called by the close watch as Node destroys a socket. */
+/** Called by the close watch as Node destroys a socket (the socket itself, where a proxy was listed). */
 export function untrack(s: InternalSocket): void {
   const state = s[kState]
-  if (state === undefined || state.slot < 0 || live[state.slot] !== s) return
+  if (state === undefined || state.slot < 0 || states[state.slot] !== state) return
   removeAt(state.slot)
 }
 
@@ -113,6 +122,7 @@ export function track(s: InternalSocket, direction: 0 | 1, origin: string | null
   if (live.length >= sweepAt) sweep()
   state.slot = live.length
   live.push(s)
+  states.push(state)
   watchCloses()
 }
 

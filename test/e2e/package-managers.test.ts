@@ -77,21 +77,27 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true })
 })
 
-function installWith(pm: Pm, tool: string, tarball: string, dir: string): void {
+// Asynchronous, so that the managers install side by side: each case has its
+// own directory (and yarn 1 its own cache), and mostly waits on the registry.
+async function installWith(pm: Pm, tool: string, tarball: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'package.json'), '{ "name": "app", "version": "1.0.0", "private": true }\n')
   const env = { ...process.env, PATH: bin, npm_config_registry: registry, BUN_CONFIG_REGISTRY: registry, YARN_ENABLE_TELEMETRY: '0' }
-  const run = (file: string, args: string[]): void => {
-    const r = spawnSync(file, args, { cwd: dir, env, encoding: 'utf8', timeout: 120_000 })
-    if (r.status !== 0) throw new Error(`${pm} install failed (${String(r.status)}): ${r.stdout}\n${r.stderr}`)
+  const run = async (file: string, args: string[]): Promise<void> => {
+    const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()))
+    const [status] = (await once(child, 'close')) as [number | null]
+    if (status !== 0) throw new Error(`${pm} install failed (${String(status)}): ${out}`)
   }
-  if (pm === 'npm') run(join(bin, 'npm'), ['install', '--ignore-scripts', '--no-audit', '--no-fund', tarball])
-  else if (pm === 'pnpm') run(join(bin, 'node'), [tool, 'add', tarball]) // pnpm 10 blocks the script by default
-  else if (pm === 'yarn1') run(join(bin, 'node'), [tool, 'add', '--ignore-scripts', '--registry', registry, '--cache-folder', join(work, 'yarn1-cache'), `file:${tarball}`])
+  if (pm === 'npm') await run(join(bin, 'npm'), ['install', '--ignore-scripts', '--no-audit', '--no-fund', tarball])
+  else if (pm === 'pnpm') await run(join(bin, 'node'), [tool, 'add', tarball]) // pnpm 10 blocks the script by default
+  else if (pm === 'yarn1') await run(join(bin, 'node'), [tool, 'add', '--ignore-scripts', '--registry', registry, '--cache-folder', `${dir}-yarn1-cache`, `file:${tarball}`])
   else if (pm === 'yarn-berry') {
     writeFileSync(join(dir, '.yarnrc.yml'), `nodeLinker: node-modules\nenableScripts: false\nnpmRegistryServer: "${registry.replace(/\/$/, '')}"\nenableGlobalCache: false\nenableTelemetry: false\n`)
-    run(join(bin, 'node'), [tool, 'add', `tcp-keepalive@file:${tarball}`])
-  } else run(tool, ['add', tarball]) // Bun blocks untrusted scripts by default
+    await run(join(bin, 'node'), [tool, 'add', `tcp-keepalive@file:${tarball}`])
+  } else await run(tool, ['add', tarball]) // Bun blocks untrusted scripts by default
 }
 
 const APP = `const net = require('node:net')
@@ -136,7 +142,7 @@ async function runApp(dir: string): Promise<{ native: boolean; kernel: object | 
   }
 }
 
-describe.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, install scripts blocked, no compiler', (pm) => {
+describe.concurrent.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, install scripts blocked, no compiler', (pm) => {
   it.for<'prebuild' | 'none'>(['prebuild', 'none'])('tarball with %s for linux-x64', { timeout: 180_000 }, async (which, ctx) => {
     if (!linuxX64) ctx.skip('the prebuild case needs linux-x64')
     if (!addon) ctx.skip('no addon built here: run npm run build')
@@ -144,7 +150,7 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, insta
     const tool = pms[pm]
     if (!tool) ctx.skip(`${pm} could not be fetched from the registry`)
     const dir = join(work, `${pm}-${which}`)
-    installWith(pm, tool as string, tarballs[which], dir)
+    await installWith(pm, tool as string, tarballs[which], dir)
     expect(existsSync(join(dir, 'node_modules', 'tcp-keepalive', 'build')), 'no install script ran').toBe(false)
     const r = await runApp(dir)
     const warnings = r.stderr.split('\n').filter((l) => l.includes('[TCP_KEEPALIVE_ADDON_MISSING]'))
@@ -163,10 +169,13 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarn-berry', 'bun'] as const)('%s, insta
       if (r.kernel) expect(r.kernel).toMatchObject(heldUnderSpread({ enabled: true, idle: 20_000 }))
       // An explicit option only the addon sets stops the preload, with the same fix on its one line.
       const { NODE_OPTIONS: _n, ...base } = process.env
-      const strict = spawnSync(process.execPath, ['-r', 'tcp-keepalive/register', '-e', '0'], { cwd: dir, env: { ...base, TCP_KEEPALIVE: 'userTimeout=60s' }, encoding: 'utf8' })
-      expect(strict.status).toBe(9)
-      expect(strict.stderr.trimEnd().split('\n')).toHaveLength(1)
-      expect(strict.stderr).toContain(FIX[pm])
+      const strict = spawn(process.execPath, ['-r', 'tcp-keepalive/register', '-e', '0'], { cwd: dir, env: { ...base, TCP_KEEPALIVE: 'userTimeout=60s' }, stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      strict.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+      const [status] = (await once(strict, 'close')) as [number | null]
+      expect(status).toBe(9)
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1)
+      expect(stderr).toContain(FIX[pm])
     }
   })
 })

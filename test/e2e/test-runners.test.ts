@@ -7,7 +7,8 @@
 // each file installs without undoing it, opens a loopback connection and
 // records what it saw, the kernel's view (getsockopt from another process)
 // for some of them.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -82,8 +83,28 @@ function project(name: string, esm: boolean): { dir: string; results: string } {
   return { dir: d, results }
 }
 
-function judge(run: ReturnType<typeof spawnSync>, results: string): void {
-  expect(run.status, String(run.stderr).slice(-2000)).toBe(0)
+interface Run {
+  status: number | null
+  stderr: string
+}
+
+// Asynchronous, so that the four runners (separate processes, separate
+// directories) run side by side: each is one single-threaded process.
+async function runner(args: string[], cwd: string): Promise<Run> {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  const timer = setTimeout(() => child.kill(), 300_000)
+  try {
+    const [status] = (await once(child, 'exit')) as [number | null]
+    return { status, stderr }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function judge(run: Run, results: string): void {
+  expect(run.status, run.stderr.slice(-2000)).toBe(0)
   const seen = readFileSync(results, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Seen)
   expect(seen).toHaveLength(FILES)
   // The addon in every realm, with a reason that says what failed when it does.
@@ -107,22 +128,21 @@ function judge(run: ReturnType<typeof spawnSync>, results: string): void {
 const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' }
 
 /** Runs a runner's bin in its project and judges what its test files saw. */
-function runIn(p: ReturnType<typeof project>, bin: string, args: string[]): void {
-  const run = spawnSync(process.execPath, [bin, ...args], { cwd: p.dir, env, encoding: 'utf8', timeout: 300_000 })
-  judge(run, p.results)
+async function runIn(p: ReturnType<typeof project>, bin: string, args: string[]): Promise<void> {
+  judge(await runner([bin, ...args], p.dir), p.results)
 }
 
-describe(`${FILES} test files, one process`, () => {
+describe.concurrent(`${FILES} test files, one process`, () => {
   for (const jest of ['jest29', 'jest30']) {
-    it(`${jest} (${(JSON.parse(readFileSync(join(root, 'node_modules', jest, 'package.json'), 'utf8')) as { version: string }).version}), --runInBand`, () => {
+    it(`${jest} (${(JSON.parse(readFileSync(join(root, 'node_modules', jest, 'package.json'), 'utf8')) as { version: string }).version}), --runInBand`, async () => {
       const p = project(jest, false)
-      runIn(p, join(root, 'node_modules', jest, 'bin', 'jest.js'), ['--rootDir', p.dir, '--runInBand', '--transform', '{}', '--ci'])
+      await runIn(p, join(root, 'node_modules', jest, 'bin', 'jest.js'), ['--rootDir', p.dir, '--runInBand', '--transform', '{}', '--ci'])
     }, 320_000)
   }
   for (const pool of ['vmThreads', 'vmForks']) {
-    it(`vitest pool ${pool}, one worker`, () => {
+    it(`vitest pool ${pool}, one worker`, async () => {
       const p = project(pool, true)
-      runIn(p, join(root, 'node_modules', 'vitest', 'vitest.mjs'), ['run', '--root', p.dir, '--pool', pool, '--maxWorkers', '1'])
+      await runIn(p, join(root, 'node_modules', 'vitest', 'vitest.mjs'), ['run', '--root', p.dir, '--pool', pool, '--maxWorkers', '1'])
     }, 320_000)
   }
 })

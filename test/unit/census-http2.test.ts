@@ -1,0 +1,36 @@
+// An HTTP/2 session's `socket` is a proxy that throws on every read once the
+// session lets go of its socket. Given to setKeepAlive, it must not stay in the
+// census as something later bookkeeping reads: destroying another socket
+// after the session closed emitted ERR_HTTP2_SOCKET_UNBOUND on that socket
+// (seen in the real-client run as a crash of the client process, whenever the
+// proxy happened to be the census's last entry).
+import { once } from 'node:events'
+import http2 from 'node:http2'
+import net from 'node:net'
+import { afterAll, expect, it } from 'vitest'
+import { connections, setKeepAlive } from '../lib'
+
+const h2 = http2.createServer()
+const plain = net.createServer((s) => s.on('error', () => {}))
+afterAll(() => {
+  h2.close()
+  plain.close()
+})
+
+it('a closed HTTP/2 session given to setKeepAlive breaks neither a later destroy nor connections()', async () => {
+  await Promise.all([once(h2.listen(0, '127.0.0.1'), 'listening'), once(plain.listen(0, '127.0.0.1'), 'listening')])
+  const other = net.connect((plain.address() as net.AddressInfo).port, '127.0.0.1')
+  await once(other, 'connect')
+  setKeepAlive(other, { enable: true, idle: 5000 })
+  const session = http2.connect(`http://127.0.0.1:${(h2.address() as net.AddressInfo).port}`)
+  await once(session, 'connect')
+  setKeepAlive(session.socket, { enable: true, idle: 6000 })
+  session.close()
+  await once(session, 'close')
+  const errors: unknown[] = []
+  other.on('error', (err) => errors.push(err))
+  other.destroy()
+  await once(other, 'close')
+  expect(errors).toEqual([])
+  expect(() => connections()).not.toThrow()
+})
