@@ -148,7 +148,8 @@ case "${1:-}" in
     [ -f "$out/build/Release/tcp_keepalive.node" ] || build
     # The package must load the instrumented copy, or "0 reports" means nothing.
     LD_PRELOAD="$libasan" ASAN_OPTIONS=detect_leaks=0 TCP_KEEPALIVE_PREBUILD="$out" node -e "
-      require('$root/dist/cjs/index.js')
+      // The addon loads at first use, not at import: ask for it.
+      if (!require('$root/dist/cjs/index.js').capabilities.native) { console.error('sanitize: the package runs on its fallback'); process.exit(1) }
       const maps = require('fs').readFileSync('/proc/self/maps', 'utf8')
       if (!maps.includes('$out/build/Release/tcp_keepalive.node')) { console.error('sanitize: the instrumented addon did not load'); process.exit(1) }"
     run_checked "$(basename "${2:-$1}")" "$@"
