@@ -9,7 +9,7 @@ import { runtime } from './runtime'
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn1' | 'yarn-berry' | 'bun'
 
-export const ADDON_MISSING_CODE = 'TCP_KEEPALIVE_ADDON_MISSING'
+const ADDON_MISSING_CODE = 'TCP_KEEPALIVE_ADDON_MISSING'
 
 /**
  * Which package manager installed the package at `root`: its layout first
@@ -52,7 +52,7 @@ export function fixFor(pm: PackageManager | null): string {
 }
 
 /** What the fallback cannot set here, in words. */
-export function lostOptions(): string[] {
+function lostOptions(): string[] {
   const lost: string[] = []
   if (!capabilities.interval) lost.push('interval')
   if (!capabilities.count) lost.push('count')

@@ -146,7 +146,7 @@ export function trackedSockets(): InternalSocket[] {
 }
 
 /** 1 for a socket accepted by a server (net or tls), 0 otherwise. */
-export function directionOf(s: net.Socket): 0 | 1 {
+function directionOf(s: net.Socket): 0 | 1 {
   const x = s as net.Socket & { server?: unknown; _server?: unknown; _tlsOptions?: { isServer?: boolean } }
   return x._server != null || x.server != null || x._tlsOptions?.isServer === true ? 1 : 0
 }

@@ -35,7 +35,7 @@ import type { InternalSocket } from './socket'
 import { UNSET, type Normalized } from './values'
 
 /** How far below the requested value a drawn idle may go. */
-export const SPREAD_FRACTION = 0.1
+const SPREAD_FRACTION = 0.1
 /** How far below an interval may go where 10 % is less than one second. */
 const MAX_INTERVAL_FRACTION = 0.25
 const GRANULE = 1000
@@ -44,7 +44,7 @@ const GRANULE = 1000
  * A time drawn uniformly among the whole seconds from `floor` to `ms`
  * rounded up (the value the kernel would hold), and not below `min`.
  */
-export function drawTime(ms: number, floor: number, min: number, random: () => number = Math.random): number {
+function drawTime(ms: number, floor: number, min: number, random: () => number = Math.random): number {
   const top = Math.ceil(ms / GRANULE)
   const bottom = Math.max(Math.ceil(floor / GRANULE), Math.ceil(min / GRANULE), 1)
   if (top <= bottom) return ms
@@ -54,7 +54,7 @@ export function drawTime(ms: number, floor: number, min: number, random: () => n
 }
 
 /** The lowest idle a spread may give: 10 % below the request. */
-export const idleFloor = (ms: number): number => ms * (1 - SPREAD_FRACTION)
+const idleFloor = (ms: number): number => ms * (1 - SPREAD_FRACTION)
 /**
  * The lowest interval: 10 % below, or one second below where 10 % is less
  * than a second, but never more than 25 % below. Retries of sockets whose
@@ -62,7 +62,7 @@ export const idleFloor = (ms: number): number => ms * (1 - SPREAD_FRACTION)
  * differ, and the kernel holds whole seconds: 10 % of a 5 s interval would
  * leave every socket at 5 s. Below 4 s an interval is kept.
  */
-export const intervalFloor = (ms: number): number =>
+const intervalFloor = (ms: number): number =>
   Math.max(ms * (1 - MAX_INTERVAL_FRACTION), Math.min(ms * (1 - SPREAD_FRACTION), Math.ceil(ms / GRANULE) * GRANULE - GRANULE))
 
 /** Options made by spreadOf, so that applying them can arrange the first probe's timer. */
@@ -73,7 +73,7 @@ const drawn = new WeakSet<Normalized>()
  * the rest as given. Returns `n` itself when keepalive is being turned
  * off or neither time is given.
  */
-export function spreadOf(n: Normalized): Normalized {
+function spreadOf(n: Normalized): Normalized {
   if (n.enable === 0 || (n.idle === UNSET && n.interval === UNSET)) return n
   const limits = capabilities.limits
   const idle = n.idle === UNSET ? UNSET : drawTime(n.idle, idleFloor(n.idle), limits.idle.min)

@@ -36,7 +36,7 @@ export interface TimeoutEvent {
   userTimeout: number | null
 }
 
-export const timeoutChannel = dc.channel(TIMEOUT_CHANNEL)
+const timeoutChannel = dc.channel(TIMEOUT_CHANNEL)
 
 /** How a tracked socket closed, for the metrics. */
 export type CloseReason = TimeoutReason | 'reset' | 'normal' | 'error'
@@ -55,7 +55,7 @@ export function setCloseListener(listener: CloseListener | null): void {
  * With none, probes out means keepalive gave up. (Keepalive never probes
  * while data is in flight, so the two do not mix.)
  */
-export function classify(info: TcpInfo | null, userTimeout: number | null): TimeoutReason {
+function classify(info: TcpInfo | null, userTimeout: number | null): TimeoutReason {
   if (info === null) return 'timeout'
   if ((info.unacked ?? 0) > 0 || (info.retransmits ?? 0) > 0) return userTimeout !== null && userTimeout > 0 ? 'user-timeout' : 'timeout'
   if ((info.keepaliveProbes ?? 0) > 0) return 'keepalive'

@@ -7,11 +7,11 @@ import type { OptionsMode } from './inspect'
 
 // The package's largest idle (2 147 483 s) fits below this, so any limit a
 // keepalive setting can be compared with is accepted.
-export const MAX_DURATION_MS = 2_147_483_647
+const MAX_DURATION_MS = 2_147_483_647
 const MIN_WATCH_MS = 100
 const MAX_COUNT = 2_147_483_647
 
-export const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json] [--by remote] [--options auto|never|always] [--watch INTERVAL [--count N]] | tcp-keepalive node-options [--check]'
+const USAGE = 'usage: tcp-keepalive inspect PID [--idle-limit 350s] [--json] [--by remote] [--options auto|never|always] [--watch INTERVAL [--count N]] | tcp-keepalive node-options [--check]'
 
 export const HELP = `${USAGE}
 

@@ -9,7 +9,7 @@ import fs = require('node:fs')
 import path = require('node:path')
 
 /** The preload at a fixed place in the package (package.json `files`). */
-export const PRELOAD_FILE = 'register.cjs'
+const PRELOAD_FILE = 'register.cjs'
 
 /** This package's root: the nearest directory up from here whose package.json is ours. */
 export function packageRoot(from: string = __dirname): string {
@@ -30,7 +30,7 @@ export function packageRoot(from: string = __dirname): string {
  * upgrade; the project's own node_modules/tcp-keepalive survives upgrades, so
  * it is preferred when it leads to this same package.
  */
-export function preloadPath(root: string = packageRoot(), cwd: string = process.cwd()): string {
+function preloadPath(root: string = packageRoot(), cwd: string = process.cwd()): string {
   const linked = path.join(cwd, 'node_modules', 'tcp-keepalive')
   try {
     if (fs.realpathSync(linked) === fs.realpathSync(root)) return path.join(linked, PRELOAD_FILE)
@@ -80,7 +80,7 @@ function requiredFiles(args: string[]): string[] {
   return files
 }
 
-export function nodeOptionsValue(file: string = preloadPath()): string {
+function nodeOptionsValue(file: string = preloadPath()): string {
   return `--require ${quoteNodeOption(file)}`
 }
 

@@ -18,7 +18,7 @@ export function ago(ms: number | null): string {
   return `${Math.floor(s / 3600)}h ${Math.floor(s / 60) % 60}m`
 }
 
-export function limitText(ms: number): string {
+function limitText(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }
 

@@ -6,7 +6,7 @@ import type { Inspection } from './inspect'
 import { ago, destination, groups, summary, table } from './render'
 
 /** Samples a destination's growth is judged over (fewer at the start, three at least). */
-export const WINDOW = 5
+const WINDOW = 5
 
 export interface Sample {
   time: Date
