@@ -71,7 +71,8 @@ const emitWrap = revocableWrap<net.Server>({
   target: net.Server.prototype,
   key: 'emit',
   before(_server, args) {
-    if (live() && args[0] === 'connection') dispatchServer({ socket: args[1] })
+    // No message object per connection: the socket is checked where it is.
+    if (args[0] === 'connection' && args[1] instanceof net.Socket && live()) dispatch(args[1], 'server')
   },
   probe(fn) {
     // An event nobody listens to.
