@@ -42,14 +42,17 @@ export interface Config {
   sink: ErrorSink
   /** The chooser run at 'connect' for a client socket reached before it (made once). */
   deferred: ((socket: net.Socket) => Normalized | null) | null
+  /** The chooser for an accepted socket (made once). */
+  accepted: ((socket: net.Socket) => Normalized | null) | null
 }
 
-export function makeConfig(fields: Omit<Config, 'sink' | 'deferred' | 'census' | 'origins'> & Partial<Pick<Config, 'census' | 'origins'>>): Config {
+export function makeConfig(fields: Omit<Config, 'sink' | 'deferred' | 'accepted' | 'census' | 'origins'> & Partial<Pick<Config, 'census' | 'origins'>>): Config {
   const config = fields as Config
   config.census ??= false
   config.origins ??= false
   config.sink = (err, socket) => fail(config, err, socket)
   config.deferred = config.choose === null ? null : (socket) => choose(config, socket, 'client')
+  config.accepted = config.choose === null ? null : (socket) => choose(config, socket, 'server')
   return config
 }
 
@@ -101,6 +104,6 @@ export function configure(config: Config, socket: net.Socket, direction: Directi
   if (config.census) track(s, direction === 'server' ? 1 : 0, config.origins ? captureOrigin() : null)
   // A chooser sees the connected socket (addresses, servername); the client
   // channel publishes before connect() has even started.
-  const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : (x: net.Socket) => choose(config, x, direction)
+  const chooser = config.fixed !== null ? null : direction === 'client' ? config.deferred : config.accepted
   applyFromHook(s, bulkOptions(config.fixed, config.spread), chooser, config.sink)
 }
