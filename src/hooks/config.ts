@@ -4,7 +4,7 @@ import type net = require('node:net')
 import { applyFromHook, isExplicit } from '../apply'
 import { reportError, type ErrorSink } from '../errors'
 import { normalizeOptions, type KeepAliveOptions, type Normalized } from '../options'
-import { track } from '../census'
+import { hostOf, track } from '../census'
 import { captureOrigin } from '../origins'
 import { claim, type InternalSocket } from '../socket'
 import { bulkOptions } from '../spread'
@@ -59,14 +59,13 @@ export function makeConfig(fields: Omit<Config, 'sink' | 'deferred' | 'accepted'
 type Marked = net.Socket & { _host?: string | null; servername?: string | false | null }
 
 function infoOf(socket: Marked, direction: Direction): SocketInfo {
-  const servername = typeof socket.servername === 'string' ? socket.servername : undefined
   return {
     direction,
     remoteAddress: socket.remoteAddress,
     remotePort: socket.remotePort,
     localAddress: socket.localAddress,
     localPort: socket.localPort,
-    host: servername ?? socket._host ?? undefined,
+    host: hostOf(socket as InternalSocket) ?? undefined,
   }
 }
 
