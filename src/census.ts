@@ -12,7 +12,7 @@
 // within about twice the open sockets. Node's list of active handles is no
 // help: agents unref() their free sockets.
 import type net = require('node:net')
-import { backend } from './backend'
+import { backend, type SocketReading } from './backend'
 import { invalidType, makeError } from './errors'
 import { DEFAULT_IDLE_LIMIT, isExposed } from './exposure'
 import type { KeepAliveState } from './options'
@@ -55,7 +55,7 @@ export interface ConnectionsOptions {
 
 export { DEFAULT_IDLE_LIMIT, isExposed }
 
-type Tracked = InternalSocket & { _host?: string | null; servername?: string | false | null; bytesRead?: number; bytesWritten?: number }
+export type Tracked = InternalSocket & { _host?: string | null; servername?: string | false | null; bytesRead?: number; bytesWritten?: number }
 
 // Open sockets, each at the index its state records: removal is a swap with
 // the last and a pop, O(1), leaving no stale reference behind. (A Set did the
@@ -140,11 +140,6 @@ export function markConnected(s: InternalSocket): void {
   rememberPeer(s)
 }
 
-/** The open sockets of the census (connected or not), for the metrics. */
-export function trackedSockets(): InternalSocket[] {
-  return sweep()
-}
-
 /** 1 for a socket accepted by a server (net or tls), 0 otherwise. */
 function directionOf(s: net.Socket): 0 | 1 {
   const x = s as net.Socket & { server?: unknown; _server?: unknown; _tlsOptions?: { isServer?: boolean } }
@@ -185,6 +180,20 @@ export function readSocket(s: InternalSocket): { keepalive: KeepAliveState; info
 }
 
 /**
+ * Visits each connected socket of the census with what the kernel holds for
+ * it, read in one pass (backend.readAll); one that closed meanwhile or is not
+ * TCP after all (a TLS socket over a pipe) is left out.
+ */
+export function readConnected(visit: (s: Tracked, read: SocketReading) => void): void {
+  const open = (sweep() as Tracked[]).filter((s) => !s.connecting && s._handle !== null)
+  const reads = backend.readAll(open)
+  for (let i = 0; i < open.length; i++) {
+    const read = reads[i]
+    if (read !== null && read !== undefined) visit(open[i] as Tracked, read)
+  }
+}
+
+/**
  * Every connected TCP socket of this thread that the hooks reached
  * (`install()` or the preload; accepted ones with `server: true`) or that was
  * given to `setKeepAlive`, including sockets idle in a pool. Reads the kernel
@@ -200,10 +209,7 @@ export function connections(options: ConnectionsOptions = {}): Connection[] {
   if (!Number.isInteger(limit) || limit < 1) throw makeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.idleLimit" is out of range. It must be an integer >= 1 (ms). Received ${String(limit)}`)
   const now = Date.now()
   const out: Connection[] = []
-  for (const s of sweep() as Tracked[]) {
-    if (s.connecting || s._handle === null) continue
-    const read = readSocket(s)
-    if (read === null) continue
+  readConnected((s, read) => {
     const state = s[kState]
     const { keepalive, info } = read
     const idle = info === null || info.lastDataSent === null || info.lastDataReceived === null ? null : Math.min(info.lastDataSent, info.lastDataReceived)
@@ -225,6 +231,6 @@ export function connections(options: ConnectionsOptions = {}): Connection[] {
       retransmits: info?.totalRetransmits ?? null,
       origin: state?.origin ?? null,
     })
-  }
+  })
   return out
 }

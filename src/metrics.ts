@@ -2,7 +2,7 @@
 // peer dependency: it is required here, by enableMetrics() alone, and only
 // when no meterProvider is given. Observations are made when the SDK
 // collects, by one pass over the census; closes are counted as they happen.
-import { hostOf, readSocket, trackedSockets } from './census'
+import { hostOf, readConnected } from './census'
 import { DEFAULT_IDLE_LIMIT, isExposed } from './exposure'
 import { invalidType, makeError } from './errors'
 import { kState, type InternalSocket } from './socket'
@@ -138,16 +138,13 @@ export function enableMetrics(options: MetricsOptions = {}): MetricsHandle {
       else m.set(key, { attrs, value: v })
     }
     for (const [key, slot] of me.closedRetransmits) retrans.set(key, { attrs: slot.attrs, value: slot.value })
-    for (const s of trackedSockets() as Peer[]) {
-      if (s.connecting || s._handle === null) continue
-      const read = readSocket(s)
-      if (read === null) continue
+    readConnected((s, read) => {
       const base = baseAttributes(s)
       const info = read.info
       add(counts, { ...base, [STATE]: semconvState(info?.state ?? null), [EXPOSED]: isExposed(read.keepalive, limit) }, 1)
       add(retrans, base, info?.totalRetransmits ?? 0)
       add(unanswered, base, info?.keepaliveProbes ?? 0)
-    }
+    })
     for (const { attrs, value } of counts.values()) result.observe(count, value, attrs)
     for (const { attrs, value } of retrans.values()) result.observe(retransmits, value, attrs)
     for (const { attrs, value } of unanswered.values()) result.observe(probes, value, attrs)

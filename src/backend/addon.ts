@@ -25,11 +25,15 @@ export interface Addon {
     userTimeoutOption: string
     /** Largest idle + count x interval (ms) the kernel sums without wrapping; 0 = no such sum. */
     dropTimeMax: number
+    /** Whether this OS has TCP_INFO or its like (tcpInfo() fails with ENOSYS otherwise). */
+    tcpInfo: boolean
   }
   slots: Float64Array
   set(target: Target): void
   get(target: Target): void
   tcpInfo(target: Target, verify: boolean): Float64Array
+  /** Per target a row: failure code (0: read), the get() values, the tcpInfo() fields (layout in native.ts). */
+  readMany(targets: Target[], verify: Uint8Array, withInfo: boolean): Float64Array
   /** Linux only (layouts in inspect.ts). */
   socketFds?(pid: number): Float64Array
   socketKinds?(pid: number, fds: Float64Array): Float64Array
@@ -55,6 +59,7 @@ function lacking(b: unknown): string | null {
   const lacks: string[] = []
   if (typeof x.set !== 'function') lacks.push('set()')
   if (typeof x.get !== 'function') lacks.push('get()')
+  if (typeof x.readMany !== 'function') lacks.push('readMany()')
   if (!isFloat64Array(x.slots)) lacks.push('slots (a Float64Array)')
   if (typeof x.capabilities?.dropTimeMax !== 'number') lacks.push('capabilities')
   return lacks.length === 0 ? null : lacks.join(', ')

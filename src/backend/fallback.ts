@@ -4,8 +4,9 @@
 // says when the OS refused.
 import net = require('node:net')
 import { makeError, systemError } from '../errors'
+import type { KeepAliveState } from '../options'
 import { NODE_TIMING } from '../runtime'
-import { assertTcp, stateOf, type InternalSocket } from '../socket'
+import { assertTcp, isConnected, isPipe, stateOf, type InternalSocket } from '../socket'
 import { merge, UNSET, type Normalized } from '../values'
 import type { Backend, BackendCapabilities } from './types'
 
@@ -76,6 +77,8 @@ function unsupported(what: string, reason: string | null): Error {
   return makeError(Error, 'ERR_TCP_KEEPALIVE_UNSUPPORTED', `${what} (${reason ?? 'not loaded'})`)
 }
 
+const unknown = (): KeepAliveState => ({ enabled: null, idle: null, interval: null, count: null, userTimeout: null })
+
 /** The fallback backend; `reason` says why the addon did not load. */
 export function createFallback(reason: string | null): Backend {
   return {
@@ -85,8 +88,10 @@ export function createFallback(reason: string | null): Backend {
     set,
     get(socket) {
       assertTcp(socket)
-      return { enabled: null, idle: null, interval: null, count: null, userTimeout: null }
+      return unknown()
     },
+    // Node reads nothing back: a connected socket is listed with what cannot be known.
+    readAll: (sockets) => sockets.map((s) => (isConnected(s) && !isPipe(s) ? { keepalive: unknown(), info: null } : null)),
     tcpInfo(socket) {
       assertTcp(socket)
       throw unsupported('getTcpInfo is not supported without the native addon', reason)

@@ -26,6 +26,7 @@ export const backend: Backend = Object.freeze({
   set: (socket: InternalSocket, options: Normalized) => (chosen ?? choose()).set(socket, options),
   get: (socket: InternalSocket) => (chosen ?? choose()).get(socket),
   tcpInfo: (socket: InternalSocket) => (chosen ?? choose()).tcpInfo(socket),
+  readAll: (sockets: readonly InternalSocket[]) => (chosen ?? choose()).readAll(sockets),
   inspect: (pid: number) => (chosen ?? choose()).inspect(pid),
 })
-export type { Backend, BackendCapabilities, DiagRow, ProcessReader, TakeOrder, Taken } from './types'
+export type { Backend, BackendCapabilities, DiagRow, ProcessReader, SocketReading, TakeOrder, Taken } from './types'

@@ -11,7 +11,7 @@ import { merge, UNSET, type Normalized } from '../values'
 import { loaded, type Addon, type Target } from './addon'
 import { makeGuard } from './guard'
 import { processReader } from './inspect'
-import type { Backend, BackendCapabilities } from './types'
+import type { Backend, BackendCapabilities, SocketReading } from './types'
 
 // addon.slots, in and out of set() and get(): slot 0 is verify, slot 1 + o holds
 // native/sys.h's Option o (enum Option: enable, idle, interval, count, userTimeout).
@@ -29,22 +29,51 @@ const LEAVE: typeof UNSET = -1
 /** get(), tcpInfo(): the OS cannot tell (any negative value). */
 const known = (v: number): number | null => (v < 0 ? null : v)
 
-// tcpInfo() returns these fields in this order (native/sys.h, TcpInfoField);
-const FIELDS = [
-  'state', 'rtt', 'rttVariance', 'rto', 'mss', 'congestionWindow', 'unacked', 'retransmits', 'totalRetransmits',
-  'keepaliveProbes', 'lastDataSent', 'lastDataReceived', 'lastAckReceived', 'bytesSent', 'bytesReceived', 'bytesAcked',
-] as const
 // native/sys.h's TcpState.
 const STATES: readonly TcpState[] = [
   'closed', 'listen', 'syn-sent', 'syn-received', 'established', 'fin-wait-1', 'fin-wait-2', 'close-wait', 'closing', 'last-ack', 'time-wait',
 ]
 
-function tcpInfoFrom(values: Float64Array, offset: number): TcpInfo {
-  const out = {} as Record<(typeof FIELDS)[number], number | null>
-  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i] as (typeof FIELDS)[number]] = known(values[offset + i] as number)
-  const state = out.state === null ? null : (STATES[out.state] ?? null)
-  return { ...out, state }
+// tcpInfo() returns native/sys.h's TcpInfoField order. One literal, so that
+// every TcpInfo has the same shape: the census builds thousands at a time.
+function tcpInfoFrom(v: Float64Array, at: number): TcpInfo {
+  const state = v[at] as number
+  return {
+    state: state < 0 ? null : (STATES[state] ?? null),
+    rtt: known(v[at + 1] as number),
+    rttVariance: known(v[at + 2] as number),
+    rto: known(v[at + 3] as number),
+    mss: known(v[at + 4] as number),
+    congestionWindow: known(v[at + 5] as number),
+    unacked: known(v[at + 6] as number),
+    retransmits: known(v[at + 7] as number),
+    totalRetransmits: known(v[at + 8] as number),
+    keepaliveProbes: known(v[at + 9] as number),
+    lastDataSent: known(v[at + 10] as number),
+    lastDataReceived: known(v[at + 11] as number),
+    lastAckReceived: known(v[at + 12] as number),
+    bytesSent: known(v[at + 13] as number),
+    bytesReceived: known(v[at + 14] as number),
+    bytesAcked: known(v[at + 15] as number),
+  }
 }
+
+// get() leaves native/sys.h's Option order in slots 1..5; readMany() in each row after its code.
+function keepaliveFrom(v: Float64Array, at: number): KeepAliveState {
+  const enable = v[at] as number
+  return {
+    enabled: enable < 0 ? null : enable === 1,
+    idle: known(v[at + 1] as number),
+    interval: known(v[at + 2] as number),
+    count: known(v[at + 3] as number),
+    userTimeout: known(v[at + 4] as number),
+  }
+}
+
+// readMany()'s rows (native/addon.cc, ReadField): the failure code, the options, TCP_INFO.
+const ROW_OPTIONS = 1
+const ROW_INFO = ROW_OPTIONS + 5
+const ROW = ROW_INFO + 16
 
 // The addon's error codes (native/sys.h, FailureCode): a positive uvCode is ours, a negative one libuv's errno.
 const NOT_TCP = 1
@@ -79,6 +108,7 @@ function createNative(addon: Addon): Backend {
   const capabilities = capabilitiesOf(addon)
   const slots = addon.slots
   const fdTarget = addon.capabilities.target === 'fd'
+  const withInfo = addon.capabilities.tcpInfo
 
   function translate(err: unknown): Error {
     const e = err as { uvCode?: unknown; syscall?: unknown; option?: unknown }
@@ -137,14 +167,32 @@ function createNative(addon: Addon): Backend {
     } catch (err) {
       throw translate(err)
     }
-    const enable = slots[Slot.Enable] as number
-    return {
-      enabled: enable < 0 ? null : enable === 1,
-      idle: known(slots[Slot.Idle] as number),
-      interval: known(slots[Slot.Interval] as number),
-      count: known(slots[Slot.Count] as number),
-      userTimeout: known(slots[Slot.UserTimeout] as number),
+    return keepaliveFrom(slots, Slot.Enable)
+  }
+
+  // One crossing for the whole census: per socket, the target as set() and
+  // get() take it, read in this same synchronous call (fds are never kept).
+  function readAll(sockets: readonly InternalSocket[]): Array<SocketReading | null> {
+    const targets: Target[] = []
+    const at = new Int32Array(sockets.length).fill(-1)
+    const verify = new Uint8Array(sockets.length)
+    for (let i = 0; i < sockets.length; i++) {
+      try {
+        targets.push(targetOf(sockets[i] as InternalSocket))
+      } catch {
+        // Not connected, a pipe, no OS socket: not a connection to read.
+        continue
+      }
+      verify[targets.length - 1] = slots[Slot.Verify] as number
+      at[i] = targets.length - 1
     }
+    const rows = addon.readMany(targets, verify.subarray(0, targets.length), withInfo)
+    const out: Array<SocketReading | null> = new Array<SocketReading | null>(sockets.length)
+    for (let i = 0; i < sockets.length; i++) {
+      const row = (at[i] as number) * ROW
+      out[i] = row < 0 || rows[row] !== 0 ? null : { keepalive: keepaliveFrom(rows, row + ROW_OPTIONS), info: withInfo ? tcpInfoFrom(rows, row + ROW_INFO) : null }
+    }
+    return out
   }
 
   const guard = makeGuard({ write, read })
@@ -168,6 +216,7 @@ function createNative(addon: Addon): Backend {
       state.applied = true
     },
     get: read,
+    readAll,
     tcpInfo(socket) {
       const target = targetOf(socket)
       try {

@@ -63,6 +63,13 @@ export interface ProcessReader {
   take(join: string[], orders: TakeOrder[]): Taken[]
 }
 
+/** What the kernel holds for one socket: as get() and tcpInfo() would say. */
+export interface SocketReading {
+  keepalive: KeepAliveState
+  /** null where this backend or OS has no TCP_INFO. */
+  info: TcpInfo | null
+}
+
 export interface Backend {
   readonly capabilities: BackendCapabilities
   /** Whether options can be applied now; otherwise they wait for 'connect'. */
@@ -77,6 +84,12 @@ export interface Backend {
   get(socket: InternalSocket): KeepAliveState
   /** TCP_INFO of a connected TCP socket, or ERR_TCP_KEEPALIVE_UNSUPPORTED. */
   tcpInfo(socket: InternalSocket): TcpInfo
+  /**
+   * Reads many sockets at once (the census, the metrics), in their order;
+   * null for one that is not a connected TCP socket or could not be read
+   * (closed meanwhile). Never throws for one socket's sake.
+   */
+  readAll(sockets: readonly InternalSocket[]): Array<SocketReading | null>
   /** Reads process `pid`'s sockets (Linux); elsewhere ERR_TCP_KEEPALIVE_UNSUPPORTED. */
   inspect(pid: number): ProcessReader
 }

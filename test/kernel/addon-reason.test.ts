@@ -34,6 +34,6 @@ else it('another native module in place of ours: native false, and the reason na
   ) as { native: boolean; reason: string }
   expect(out.native).toBe(false)
   expect(out.reason).toBe(
-    `the native addon (${join('build', 'Release', 'tcp_keepalive.node')}) exports no set(), get(), slots (a Float64Array), capabilities: not this version's addon, or its initialisation gave up (its environment went away mid-load)`,
+    `the native addon (${join('build', 'Release', 'tcp_keepalive.node')}) exports no set(), get(), readMany(), slots (a Float64Array), capabilities: not this version's addon, or its initialisation gave up (its environment went away mid-load)`,
   )
 })

@@ -2,7 +2,9 @@
 // syscalls it makes, what its raw binding refuses before any syscall, the
 // drop-time rule, and Worker.terminate() at any point.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import net from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -21,6 +23,7 @@ interface Raw {
   set(target?: unknown): void
   get(target?: unknown): void
   tcpInfo(target?: unknown, verify?: unknown): Float64Array
+  readMany(targets?: unknown, verify?: unknown, withInfo?: unknown): Float64Array
   // Linux: the inspector's reader.
   socketFds(pid?: unknown): Float64Array
   socketKinds(pid?: unknown, fds?: unknown): Float64Array
@@ -109,11 +112,18 @@ for (const slots of [[0, 1, NaN, -1, -1, -1], [0, 1, 1000.5, -1, -1, -1], [0, 1,
   try { raw.set(client._handle.fd) } catch (e) { errors.push(e.code) }
 }
 if (errors.length !== 2 * bad.length + 1 + 8) throw new Error('not every bad call threw: ' + errors.join())
+// The census's batch read: one bad target among good ones refuses the whole call.
+let refusedMany = 0
+for (const target of bad) {
+  try { raw.readMany([client._handle.fd, target], new Uint8Array(2), true) } catch (e) { if (e.code === 'ERR_INVALID_ARG_TYPE') refusedMany++ }
+}
+if (refusedMany !== bad.length) throw new Error('not every bad readMany threw: ' + refusedMany)
 mark('valid')
 raw.slots.set([0, 1, 7000, -1, -1, -1])
 raw.set(client._handle.fd)
 `)
-    // Not even on fd 0 (what a missing target used to become) or any other fd.
+    // Not even on fd 0 (what a missing target used to become) or any other fd,
+    // nor on the valid target that came first in a batch.
     expect(calls.refused).toEqual([])
     expect(calls.valid).toEqual(['setsockopt SO_KEEPALIVE', 'setsockopt TCP_KEEPIDLE'])
   })
@@ -183,6 +193,104 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
       }
       expect(code(() => raw.take(process.pid, 7, f64(3, 1, 0)))).toBe('ERR_INVALID_ARG_TYPE')
     }
+    p.close()
+  })
+
+  it('readMany: a row per target, as another process reads the socket; a target that fails fails its own row', async () => {
+    const a = await tcpPair()
+    const b = await tcpPair()
+    setKeepAlive(a.client, { idle: 4000, ...(capabilities.interval ? { interval: 2000 } : {}), ...(capabilities.count ? { count: 3 } : {}) })
+    setKeepAlive(b.client, { idle: 9000 })
+    const targetOf = (s: net.Socket) => (process.platform === 'win32' ? [s.localAddress, s.localPort, s.remoteAddress, s.remotePort] : fdOf(s))
+    const targets: unknown[] = [targetOf(a.client), targetOf(b.client), targetOf(a.accepted)]
+    const verify = [0, 1, 0]
+    // Unix: a Unix-domain socket (proven not TCP when verified) and a file (no socket at all).
+    const dir = mkdtempSync(join(tmpdir(), 'tka-readmany-'))
+    const unixServer = net.createServer()
+    let unix: net.Socket | null = null
+    let file = -1
+    if (process.platform !== 'win32') {
+      unixServer.listen(join(dir, 's'))
+      await once(unixServer, 'listening')
+      unix = net.connect(join(dir, 's'))
+      await once(unix, 'connect')
+      file = openSync(join(dir, 'f'), 'w')
+      targets.push(fdOf(unix), file)
+      verify.push(1, 1)
+    }
+    try {
+      const STRIDE = 22
+      const rows = raw.readMany(targets, Uint8Array.from(verify), true)
+      expect(rows.length).toBe(targets.length * STRIDE)
+      const row = (i: number) => Array.from(rows.subarray(i * STRIDE, (i + 1) * STRIDE))
+      // [code, enable, idle, interval, count, userTimeout, TCP_INFO fields...]
+      const same = (i: number, s: net.Socket) => {
+        const r = row(i)
+        expect(r[0], `row ${i}`).toBe(0)
+        const own = getKeepAlive(s)
+        const known = (v: number | undefined) => (v === undefined || v < 0 ? null : v)
+        expect({ enabled: r[1] === 1, idle: known(r[2]), interval: known(r[3]), count: known(r[4]), userTimeout: known(r[5]) }).toEqual({ ...own, enabled: own.enabled === true })
+        // TCP_INFO's state: established (native/sys.h's TcpState 4), where the OS has TCP_INFO.
+        if (process.platform === 'linux') expect(r[6]).toBe(4)
+        const outside = process.platform === 'linux' ? peekSockopt(fdOf(s)) : null
+        if (outside) expect({ enabled: r[1] === 1, idle: r[2], interval: r[3], count: r[4], userTimeout: r[5] }).toEqual({ enabled: outside.enabled, idle: outside.idle, interval: outside.interval, count: outside.count, userTimeout: outside.userTimeout })
+      }
+      same(0, a.client)
+      same(1, b.client)
+      same(2, a.accepted)
+      expect(row(0)[2]).toBe(4000)
+      expect(row(1)[2]).toBe(9000)
+      if (process.platform !== 'win32') {
+        // native/sys.h's kNotTcp, then a negative errno (ENOTSOCK); the rest of each row unread.
+        expect(row(3)[0]).toBe(1)
+        expect(row(4)[0]).toBeLessThan(0)
+      }
+      // Without TCP_INFO asked for, the info fields stay unknown.
+      const bare = raw.readMany(targets.slice(0, 1), new Uint8Array(1), false)
+      expect(Array.from(bare.subarray(6))).toEqual(new Array<number>(16).fill(-1))
+      expect(raw.readMany([], new Uint8Array(0), true).length).toBe(0)
+    } finally {
+      unix?.destroy()
+      unixServer.close()
+      if (file >= 0) closeSync(file)
+      rmSync(dir, { recursive: true, force: true })
+      a.close()
+      b.close()
+    }
+  })
+
+  it('readMany refuses hostile arguments with a code, and survives a getter that detaches its flags', async () => {
+    const p = await tcpPair()
+    const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client)
+    const code = (fn: () => unknown) => {
+      try {
+        fn()
+        return 'no error'
+      } catch (err) {
+        return (err as { code?: string }).code ?? `no code: ${String(err)}`
+      }
+    }
+    const one = () => new Uint8Array(1)
+    const bad: Array<[unknown, unknown, unknown]> = [
+      [undefined, one(), true], [target, one(), true], [{ length: 1, 0: target }, one(), true],
+      [[target], [0], true], [[target], new Uint8Array(2), true], [[target], new Float64Array(1), true], [[target], undefined, true],
+      [[target], one(), 1], [[target], one(), undefined],
+      [['x'], one(), true], [[-1], one(), true], [[0.5], one(), true], [[{}], one(), true], [[10n], one(), true], [[target, undefined], new Uint8Array(2), true],
+    ]
+    for (const args of bad) expect(code(() => raw.readMany(...args)), inspect(args)).toBe('ERR_INVALID_ARG_TYPE')
+    // Reading an element may run a getter; one that detaches the flags' buffer must not be read through.
+    const flags = new Uint8Array(2)
+    const hostile: unknown[] = [target]
+    Object.defineProperty(hostile, 1, {
+      get() {
+        structuredClone(flags.buffer, { transfer: [flags.buffer] })
+        return target
+      },
+      enumerable: true,
+    })
+    const rows = raw.readMany(hostile, flags, true)
+    expect(flags.byteLength).toBe(0)
+    expect([rows[0], rows[22]]).toEqual([0, 0])
     p.close()
   })
 

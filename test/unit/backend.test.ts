@@ -172,6 +172,34 @@ describe.each(suites)('%s backend', (name, maybe, skipReason) => {
     if (linux) expect(info.mss).toBeGreaterThan(0)
   })
 
+  it('readAll: per socket, in order, what get() and tcpInfo() say; null for what is not a connected TCP socket', async () => {
+    const a = await connected()
+    const c = await connected()
+    b.set(a, options({ idle: 5000 }))
+    b.set(c, options({ idle: 6000 }))
+    const pipe = await connected(pipePath)
+    const fresh = new net.Socket() as InternalSocket
+    const gone = await connected()
+    gone.destroy()
+    const reads = b.readAll([a, fresh, pipe, c, gone])
+    expect(reads).toHaveLength(5)
+    expect([reads[1], reads[2], reads[4]]).toEqual([null, null, null])
+    for (const [i, s] of [[0, a], [3, c]] as const) {
+      const read = reads[i]
+      expect(read?.keepalive, `socket ${i}`).toEqual(b.get(s))
+      if (!caps.native) expect(read?.info).toBeNull()
+      else if (linux) {
+        // Counters that cannot move on an idle socket agree with a separate read.
+        const info = b.tcpInfo(s)
+        expect(read?.info).toMatchObject({ state: 'established', mss: info.mss, bytesSent: info.bytesSent, bytesReceived: info.bytesReceived, totalRetransmits: info.totalRetransmits })
+      }
+    }
+    if (observe) expect(observe(a)).toMatchObject({ enabled: true, idle: 5000 })
+    // The fallback cannot read back; the addon reads what was set.
+    if (caps.native) expect([reads[0]?.keepalive.idle, reads[3]?.keepalive.idle]).toEqual([5000, 6000])
+    expect(b.readAll([])).toEqual([])
+  })
+
   it.runIf(linux)("inspect: another read path agrees on this process's socket; a stale inode reads as gone", async () => {
     const s = await connected()
     if (!caps.native) {
