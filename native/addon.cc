@@ -397,15 +397,28 @@ napi_value ReadMany(napi_env env, napi_callback_info info) {
   if (!c.Check(napi_get_value_bool(env, c.arg(2), &with_info))) return nullptr;
   // Where the OS has no TCP_INFO every row would fail on it: read without.
   with_info = with_info && tka::Probe().tcp_info;
-  // On a 32-bit build a huge array would wrap the size below.
-  if (n > SIZE_MAX / (kReadStride * sizeof(double))) {
-    c.RefuseRange("targets: too many for one call");
+  // More than any process has descriptors; on a 32-bit build a longer list
+  // could wrap the result's size.
+  constexpr uint32_t kMaxTargets = 1u << 24;
+  if (n > kMaxTargets) {
+    c.RefuseRange("targets: at most 16777216 per call");
     return nullptr;
   }
   // Copied before reading the targets: reading an element may run a getter,
   // which could detach the array's buffer.
   const uint8_t* flags = static_cast<const uint8_t*>(raw);
   const std::vector<uint8_t> verify(flags, flags + n);
+  // Every target parsed before the first syscall, as set() and get() do, and
+  // before the result is allocated: a long array with a bad first element
+  // costs nothing.
+  std::vector<tka::Target> targets;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v = nullptr;
+    targets.emplace_back();
+    if (!c.Check(napi_get_element(env, c.arg(0), i, &v)) ||
+        !ParseTarget(c, v, verify[i] != 0, &targets.back()))
+      return nullptr;
+  }
   void* data = nullptr;
   napi_value buffer = nullptr, out = nullptr;
   const size_t doubles = static_cast<size_t>(n) * kReadStride;
@@ -414,14 +427,6 @@ napi_value ReadMany(napi_env env, napi_callback_info info) {
       !c.Check(napi_create_typedarray(env, napi_float64_array, doubles, buffer,
                                       0, &out)))
     return nullptr;
-  // Every target parsed before the first syscall, as set() and get() do.
-  std::vector<tka::Target> targets(n);
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v = nullptr;
-    if (!c.Check(napi_get_element(env, c.arg(0), i, &v)) ||
-        !ParseTarget(c, v, verify[i] != 0, &targets[i]))
-      return nullptr;
-  }
   double* rows = static_cast<double*>(data);
   for (uint32_t i = 0; i < n; i++)
     ReadOne(c.instance().state, targets[i], with_info, rows + i * kReadStride);

@@ -181,8 +181,9 @@ export function readSocket(s: InternalSocket): { keepalive: KeepAliveState; info
 
 /**
  * Visits each connected socket of the census with what the kernel holds for
- * it, read in one pass (backend.readAll); one that closed meanwhile or is not
- * TCP after all (a TLS socket over a pipe) is left out.
+ * it, read in one pass (backend.readAll). One the kernel will not read (not
+ * TCP after all, e.g. TLS over a Unix socket; or torn down where the OS
+ * refuses reads then) is left out.
  */
 export function readConnected(visit: (s: Tracked, read: SocketReading) => void): void {
   const open = (sweep() as Tracked[]).filter((s) => !s.connecting && s._handle !== null)

@@ -108,7 +108,7 @@ function createNative(addon: Addon): Backend {
   const capabilities = capabilitiesOf(addon)
   const slots = addon.slots
   const fdTarget = addon.capabilities.target === 'fd'
-  const withInfo = addon.capabilities.tcpInfo
+  const withInfo = addon.capabilities.tcpInfo === true
 
   function translate(err: unknown): Error {
     const e = err as { uvCode?: unknown; syscall?: unknown; option?: unknown }
@@ -171,7 +171,9 @@ function createNative(addon: Addon): Backend {
   }
 
   // One crossing for the whole census: per socket, the target as set() and
-  // get() take it, read in this same synchronous call (fds are never kept).
+  // get() take it. Fds are read from the live handles in this same
+  // synchronous call and never kept: nothing between here and the system
+  // calls runs code that could close a socket.
   function readAll(sockets: readonly InternalSocket[]): Array<SocketReading | null> {
     const targets: Target[] = []
     const at = new Int32Array(sockets.length).fill(-1)
@@ -186,7 +188,21 @@ function createNative(addon: Addon): Backend {
       verify[targets.length - 1] = slots[Slot.Verify] as number
       at[i] = targets.length - 1
     }
-    const rows = addon.readMany(targets, verify.subarray(0, targets.length), withInfo)
+    const flags = verify.subarray(0, targets.length)
+    let rows: Float64Array
+    try {
+      rows = addon.readMany(targets, flags, withInfo)
+    } catch {
+      // A target the addon refuses (none that Node builds): one at a time, so that it costs its own row only.
+      rows = new Float64Array(targets.length * ROW).fill(-1)
+      for (let t = 0; t < targets.length; t++) {
+        try {
+          rows.set(addon.readMany([targets[t] as Target], flags.subarray(t, t + 1), withInfo), t * ROW)
+        } catch {
+          // Its row stays failed (code -1).
+        }
+      }
+    }
     const out: Array<SocketReading | null> = new Array<SocketReading | null>(sockets.length)
     for (let i = 0; i < sockets.length; i++) {
       const row = (at[i] as number) * ROW

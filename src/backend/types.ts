@@ -86,8 +86,8 @@ export interface Backend {
   tcpInfo(socket: InternalSocket): TcpInfo
   /**
    * Reads many sockets at once (the census, the metrics), in their order;
-   * null for one that is not a connected TCP socket or could not be read
-   * (closed meanwhile). Never throws for one socket's sake.
+   * null for one that is not a connected TCP socket or that the OS would
+   * not read. Never throws for one socket's sake.
    */
   readAll(sockets: readonly InternalSocket[]): Array<SocketReading | null>
   /** Reads process `pid`'s sockets (Linux); elsewhere ERR_TCP_KEEPALIVE_UNSUPPORTED. */

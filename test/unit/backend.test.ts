@@ -200,6 +200,25 @@ describe.each(suites)('%s backend', (name, maybe, skipReason) => {
     expect(b.readAll([])).toEqual([])
   })
 
+  it.runIf(process.platform !== 'win32')('readAll: a socket whose handle the addon refuses costs its own entry only', async () => {
+    const a = await connected()
+    const odd = await connected()
+    const c = await connected()
+    const internal = odd as unknown as { _handle: unknown }
+    const real = internal._handle
+    // Past INT_MAX: no descriptor, refused by the addon's argument check rather than by the OS.
+    internal._handle = { fd: 2 ** 31, constructor: { name: 'TCP' } }
+    let reads: ReturnType<Backend['readAll']>
+    try {
+      reads = b.readAll([a, odd, c])
+    } finally {
+      internal._handle = real
+    }
+    expect(reads[0]?.keepalive).toEqual(b.get(a))
+    expect(reads[2]?.keepalive).toEqual(b.get(c))
+    if (caps.native) expect(reads[1]).toBeNull()
+  })
+
   it.runIf(linux)("inspect: another read path agrees on this process's socket; a stale inode reads as gone", async () => {
     const s = await connected()
     if (!caps.native) {
