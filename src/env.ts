@@ -34,8 +34,13 @@ function bad(name: string, message: string): KeepAliveError {
   return makeError(TypeError, 'ERR_INVALID_ARG_VALUE', `${name}: ${message}`)
 }
 
-/** Milliseconds, or null when `text` is not a duration. A fraction must give whole ms. */
-export function duration(text: string): number | 'fraction' | null {
+/**
+ * Milliseconds; null when `text` is not a duration; 'fraction' when it is
+ * not whole ms; 'no-unit' for a bare number other than 0 (idle=60 read as
+ * milliseconds meant a minute and set 60 ms, so the grammar refuses it).
+ */
+export function duration(text: string): number | 'fraction' | 'no-unit' | null {
+  if (/^\d+(?:\.\d+)?$/.test(text) && !/^0+(?:\.0+)?$/.test(text)) return 'no-unit'
   const m = DURATION.exec(text)
   if (!m) return null
   const whole = m[1] as string
@@ -48,17 +53,18 @@ export function duration(text: string): number | 'fraction' | null {
   return Number(scaled / scale)
 }
 
+/** What a bare number probably meant, in words; `show` quotes a value for the message. */
+export function noUnit(value: string, show: (text: string) => string): string {
+  return `${show(value)} has no unit; did you mean ${show(`${value}s`)}? Write ms, s or m (${value}ms, ${value}s, ${value}m)`
+}
+
 function parseValue(name: string, key: Exclude<Key, (typeof FLAGS)[number]>, value: string, part: string): number {
   if (key === 'count') {
     if (!/^\d+$/.test(value)) throw bad(name, `${q(part)}: count is a number of probes (a whole number such as 9), not ${q(value)}`)
     return Number(value)
   }
-  // A bare number was read as milliseconds: idle=60 meant a minute, set 60 ms.
-  // Zero alone needs no unit.
-  if (/^\d+(?:\.\d+)?$/.test(value) && !/^0+(?:\.0+)?$/.test(value)) {
-    throw bad(name, `${q(part)}: ${q(value)} has no unit; did you mean ${q(`${value}s`)}? Write ms, s or m (${value}ms, ${value}s, ${value}m)`)
-  }
   const ms = duration(value)
+  if (ms === 'no-unit') throw bad(name, `${q(part)}: ${noUnit(value, q)}`)
   if (ms === 'fraction') throw bad(name, `${q(part)}: ${q(value)} is not a whole number of milliseconds`)
   if (ms === null) throw bad(name, `${q(part)}: ${q(value)} is not a duration; write a number with ms, s or m (500ms, 1.5s, 2m)`)
   return ms

@@ -1,7 +1,7 @@
 // The command line of `tcp-keepalive inspect`. Every message quotes what it
 // was given through `shown`, so a terminal never receives a raw control
 // character from an argument.
-import { duration as parseEnvDuration } from '../env'
+import { duration as parseEnvDuration, noUnit } from '../env'
 import { DEFAULT_IDLE_LIMIT as DEFAULT_LIMIT_MS } from '../exposure'
 import type { OptionsMode } from './inspect'
 
@@ -61,8 +61,8 @@ export function parseDuration(text: string, name: string, min = 1): number {
   const trimmed = text.trim()
   // As in TCP_KEEPALIVE: `--idle-limit 350` read as 350 ms would mark every
   // connection exposed without a word, so a number without a unit is refused.
-  if (/^\d+(?:\.\d+)?$/.test(trimmed) && !/^0+(?:\.0+)?$/.test(trimmed)) throw new UsageError(`${name}: ${shown(text)} has no unit; did you mean ${shown(`${trimmed}s`)}? Write ms, s or m (${trimmed}ms, ${trimmed}s, ${trimmed}m)`)
   const ms = parseEnvDuration(trimmed)
+  if (ms === 'no-unit') throw new UsageError(`${name}: ${noUnit(trimmed, shown)}`)
   if (ms === null) throw new UsageError(`${name}: ${shown(text)} is not a duration; write a number with ms, s or m (350000ms, 350s, 5.5m)`)
   if (ms === 'fraction') throw new UsageError(`${name}: ${shown(text)} is not a whole number of milliseconds`)
   const range = `from ${min} ms to ${MAX_DURATION_MS} ms (about 24.8 days)`

@@ -70,7 +70,12 @@ describe.skipIf(reason !== null)('inspect leaves the target in its net_cls class
   let target: ChildProcessWithoutNullStreams | null = null
   let port = 0
   let skip: string | null = null
-  const nft = (script: string): string => execFileSync('ip', ['netns', 'exec', NS, 'nft', ...(script.startsWith('list') ? script.split(' ') : ['-f', '-'])], { input: script, encoding: 'utf8' })
+  // A `list` command goes as arguments and gets no input: nft would exit
+  // without reading it, and writing to it then fails with EPIPE.
+  const nft = (script: string): string =>
+    script.startsWith('list')
+      ? execFileSync('ip', ['netns', 'exec', NS, 'nft', ...script.split(' ')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
+      : execFileSync('ip', ['netns', 'exec', NS, 'nft', '-f', '-'], { input: script, encoding: 'utf8' })
   const counters = (): { all: number; matched: number } => {
     const text = nft('list counters')
     const read = (name: string): number => Number(new RegExp(`counter ${name} \\{\\s*packets (\\d+)`).exec(text)?.[1])

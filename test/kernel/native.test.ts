@@ -35,6 +35,19 @@ const raw = (require('node-gyp-build') as (dir: string) => Raw)(root)
 // Whether this OS has TCP_INFO or its like (Windows before 10 1703 and Wine have not).
 const tcpInfoHere = raw.capabilities.tcpInfo
 
+/** What the raw binding takes for a socket: its fd, or its endpoints on Windows. */
+const targetOf = (s: net.Socket): unknown => (process.platform === 'win32' ? [s.localAddress, s.localPort, s.remoteAddress, s.remotePort] : fdOf(s))
+
+/** The code a call throws, or what it did instead. */
+const code = (fn: () => unknown): string => {
+  try {
+    fn()
+    return 'no error'
+  } catch (err) {
+    return (err as { code?: string }).code ?? `no code: ${String(err)}`
+  }
+}
+
 const strace = (() => {
   const r = spawnSync('strace', ['-f', '-o', '/dev/null', 'true'])
   if (r.error) return 'strace is not installed'
@@ -137,7 +150,7 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
     const p = await tcpPair()
     setKeepAlive(p.client, { idle: 4000 })
     const fd = fdOf(p.client)
-    const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fd
+    const target = targetOf(p.client)
     for (const t of [undefined, null, 'x', -1, 0.5, NaN, Infinity, 2 ** 31, {}, [], Symbol('s'), 10n]) {
       raw.slots.set([0, 1, 9000, -1, -1, -1])
       expect(() => raw.set(t), inspect(t)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
@@ -165,15 +178,7 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
   // throw a bare Error with N-API's own message).
   it('tcpInfo and the inspector reader refuse hostile arguments with a code', async () => {
     const p = await tcpPair()
-    const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client)
-    const code = (fn: () => unknown) => {
-      try {
-        fn()
-        return 'no error'
-      } catch (err) {
-        return (err as { code?: string }).code ?? `no code: ${String(err)}`
-      }
-    }
+    const target = targetOf(p.client)
     for (const verify of [undefined, 1, 'true', null]) expect(code(() => raw.tcpInfo(target, verify)), String(verify)).toBe('ERR_INVALID_ARG_TYPE')
     for (const t of [undefined, 'x', -1, 0.5, {}, 10n]) expect(code(() => raw.tcpInfo(t, true)), inspect(t)).toBe('ERR_INVALID_ARG_TYPE')
     if (process.platform === 'linux') {
@@ -204,7 +209,6 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
     const b = await tcpPair()
     setKeepAlive(a.client, { idle: 4000, ...(capabilities.interval ? { interval: 2000 } : {}), ...(capabilities.count ? { count: 3 } : {}) })
     setKeepAlive(b.client, { idle: 9000 })
-    const targetOf = (s: net.Socket) => (process.platform === 'win32' ? [s.localAddress, s.localPort, s.remoteAddress, s.remotePort] : fdOf(s))
     const targets: unknown[] = [targetOf(a.client), targetOf(b.client), targetOf(a.accepted)]
     const verify = [0, 1, 0]
     // Unix: a Unix-domain socket (proven not TCP when verified) and a file (no socket at all).
@@ -265,15 +269,7 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
 
   it('readMany refuses hostile arguments with a code, and survives a getter that detaches its flags', async () => {
     const p = await tcpPair()
-    const target = process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client)
-    const code = (fn: () => unknown) => {
-      try {
-        fn()
-        return 'no error'
-      } catch (err) {
-        return (err as { code?: string }).code ?? `no code: ${String(err)}`
-      }
-    }
+    const target = targetOf(p.client)
     const one = () => new Uint8Array(1)
     const bad: Array<[unknown, unknown, unknown]> = [
       [undefined, one(), true], [target, one(), true], [{ length: 1, 0: target }, one(), true],
@@ -319,7 +315,7 @@ describe.skipIf(!capabilities.native)('raw binding', () => {
   it('reads "unknown" and "leave" as different values', async () => {
     const p = await tcpPair()
     raw.slots.set([0, -1, -1, -1, -1, -1])
-    raw.get(process.platform === 'win32' ? [p.client.localAddress, p.client.localPort, p.client.remoteAddress, p.client.remotePort] : fdOf(p.client))
+    raw.get(targetOf(p.client))
     // Every value Linux reports is a real one; none may come back as "leave".
     for (const v of raw.slots.subarray(1)) expect(v).not.toBe(-1)
   })
