@@ -280,6 +280,26 @@ export const checks = [
     doomed.destroy()
     check('getTcpInfo destroyed: ERR_SOCKET_CLOSED', codeOf(() => lib.getTcpInfo(doomed)) === 'ERR_SOCKET_CLOSED')
   }],
+  // The census reads every listed socket in one call to the addon: on
+  // Windows each target there is a socket's endpoints, found among the
+  // loop's handles, not an fd.
+  ['connections() lists what setKeepAlive was given, as getKeepAlive reads it', async ({ lib, fx, check }) => {
+    const a = await pairOn(fx.server)
+    const b = await pairOn(fx.server)
+    lib.setKeepAlive(a.client, { idle: 6000 })
+    lib.setKeepAlive(b.client, { idle: 7000 })
+    const rowOf = (list, s) => list.find((c) => c.local.endsWith(`:${s.localPort}`) && c.remote.endsWith(`:${s.remotePort}`))
+    let list = lib.connections()
+    for (const [s, idle] of [[a.client, 6000], [b.client, 7000]]) {
+      const row = rowOf(list, s)
+      const own = lib.getKeepAlive(s)
+      check(`connections(): the socket given idle ${idle} is listed as getKeepAlive reads it`, row !== undefined && JSON.stringify(row.keepalive) === JSON.stringify(own) && (own.idle === idle || own.idle === null), row ? JSON.stringify(row.keepalive) : 'not listed')
+    }
+    a.close()
+    list = lib.connections()
+    check('connections(): a destroyed socket leaves, the other stays', rowOf(list, a.client) === undefined && rowOf(list, b.client) !== undefined)
+    b.close()
+  }],
   // The hooks reach net.connect, tls.connect (https) and built-in fetch on
   // this Node line; the chooser records each socket it is offered.
   ['install() reaches net, tls and fetch, and uninstall() stops', async ({ lib, check, say }) => {
