@@ -54,6 +54,10 @@ export class SocketState {
   origin: string | null = null
   /** Its index in the census list; -1 when not in it. */
   slot = -1
+  /** The second (Date.now() / 1000) its first keepalive timer is due to be re-armed (spread.ts); 0: none. */
+  refineAt = 0
+  /** The drawn idle that re-arm sets again. */
+  refineIdle = 0
 }
 
 export const kState = Symbol('tcp-keepalive.state')

@@ -1,6 +1,6 @@
 // One side of the hook-overhead benchmark: N loopback connections (connect,
 // one small request, close), with or without install(). Prints CPU and wall.
-// node hook-load.mjs N [--install [--census-off | --origins] | --node]
+// node hook-load.mjs N [--install [--census-off | --origins] [--spread-off] | --node]
 // --node: the same channel, but Node's own socket.setKeepAlive(true, 30000) at
 // 'connect', which also arms the kernel's keepalive timer: what keepalive
 // itself costs, whoever turns it on.
@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url'
 const n = Number(process.argv[2] ?? 20000)
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const { install } = createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'))
-// --census-off: the hooks without the census (the baseline of its cost); --origins: a stack per connection.
-const settings = { census: !process.argv.includes('--census-off'), origins: process.argv.includes('--origins') }
+// --census-off: the hooks without the census (the baseline of its cost); --origins: a stack per connection;
+// --spread-off: every socket the same idle and interval, no timer to re-arm the first probe's.
+const settings = { census: !process.argv.includes('--census-off'), origins: process.argv.includes('--origins'), spread: !process.argv.includes('--spread-off') }
 if (process.argv.includes('--install')) install({ idle: 30000, interval: 5000, count: 3 }, settings)
 if (process.argv.includes('--node')) {
   const on = function () {

@@ -31,8 +31,10 @@ const sides = [
   ['no keepalive', ''],
   ["Node's own keepalive (same channel)", '--node'],
   ['install({ idle, interval, count })', '--install'],
+  // The spread's own part: its re-arm of the first keepalive timer (idle 30 s here) is scheduled per connection.
+  ['  the same with { spread: false }', '--install --spread-off'],
 ]
-const results = sides.map(([name, flag]) => ({ name, ...perConnection(join(here, 'hook-load.mjs'), low, high, flag ? [flag] : []) }))
+const results = sides.map(([name, flags]) => ({ name, ...perConnection(join(here, 'hook-load.mjs'), low, high, flags ? flags.split(' ') : []) }))
 
 const base = results[0]
 const signed = (n, text) => `${n >= 0 ? '+' : ''}${text}`

@@ -3,7 +3,9 @@
 // request, so connections opened together do not probe together. Every value
 // here is the kernel's, read from outside the process (getsockopt on a
 // duplicate held by a python child, or pidfd_getfd into a child of ours).
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
@@ -15,6 +17,12 @@ import { fdOf } from '../helpers/sockets'
 import { install, setKeepAlive, withKeepAlive } from '../lib'
 
 const N = 24
+const strace = (() => {
+  const r = spawnSync('strace', ['-f', '-o', '/dev/null', 'true'])
+  if (r.error) return 'strace is not installed'
+  if (r.status !== 0) return `strace cannot trace here (${String(r.stderr).trim().split('\n')[0]})`
+  return null
+})()
 let server: net.Server
 let port: number
 const accepted = new Set<net.Socket>()
@@ -110,6 +118,51 @@ describe.runIf(process.platform === 'linux')('the spread, as the kernel holds it
     await new Promise((r) => setTimeout(r, 3000))
     const after = kernelViews(sockets)
     expect(after?.map((v) => v.idle)).toEqual(before.map((v) => v.idle))
+  })
+
+  // The re-arm is invisible in the values (it sets the drawn idle again), so
+  // it is judged by the system calls themselves: strace on a child that
+  // opens sockets together under install({ idle: 17 s }), closes a third of
+  // them at once, and lives past the re-arm (2 to 3 s after 'connect').
+  it('the re-arm reaches every open socket that drew 17 s, once, and no socket closed before it', (ctx) => {
+    if (strace !== null) return ctx.skip(`not run: ${strace}`)
+    const dir = mkdtempSync(join(tmpdir(), 'tka-rearm-'))
+    try {
+      const script = join(dir, 'child.cjs')
+      writeFileSync(
+        script,
+        `const net = require('node:net')
+const { install } = require(${JSON.stringify(join(root, 'dist', 'cjs', 'index.js'))})
+install({ idle: 17000, interval: 5000 })
+const server = net.createServer().listen(0, '127.0.0.1', async () => {
+  const sockets = Array.from({ length: 12 }, () => net.connect(server.address().port, '127.0.0.1'))
+  await Promise.all(sockets.map((s) => new Promise((r) => s.once('connect', r))))
+  await new Promise((r) => setImmediate(r))
+  const closed = sockets.slice(0, 4)
+  process.stdout.write(JSON.stringify({ kept: sockets.slice(4).map((s) => s._handle.fd), closed: closed.map((s) => s._handle.fd) }))
+  for (const s of closed) s.destroy()
+  setTimeout(() => process.exit(0), 4500)
+})
+`,
+      )
+      const log = join(dir, 'trace')
+      const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=setsockopt', '-o', log, process.execPath, script], { encoding: 'utf8' })
+      expect(r.status, r.stderr).toBe(0)
+      const { kept, closed } = JSON.parse(r.stdout) as { kept: number[]; closed: number[] }
+      // Per fd, the TCP_KEEPIDLE values set, in order (seconds).
+      const idles = new Map<number, number[]>()
+      for (const line of readFileSync(log, 'utf8').split('\n')) {
+        const m = /setsockopt\((\d+), SOL_TCP, TCP_KEEPIDLE, \[(\d+)\]/.exec(line)
+        if (m) idles.set(Number(m[1]), [...(idles.get(Number(m[1])) ?? []), Number(m[2])])
+      }
+      const drew17 = kept.filter((fd) => idles.get(fd)?.[0] === 17)
+      expect(drew17.length, 'some open sockets drew 17 s').toBeGreaterThan(0)
+      // Re-armed through a second below and back; a 16 s draw is already on the fine grid.
+      for (const fd of kept) expect(idles.get(fd), `fd ${fd}`).toEqual(idles.get(fd)?.[0] === 17 ? [17, 16, 17] : [16])
+      for (const fd of closed) expect(idles.get(fd)?.length, `closed fd ${fd}`).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('{ spread: false } applies the exact values to every socket', async (ctx) => {
