@@ -134,6 +134,8 @@ export function afterApply(socket: InternalSocket, n: Normalized): void {
 
 /** 'close' of a waiting socket. */
 function leave(this: InternalSocket): void {
+  // Off again: a socket connected anew is watched anew, one listener at a time.
+  this.removeListener('close', leave)
   const state = this[kState]
   if (state === undefined || state.refineAt === 0) return
   waiting.get(state.refineAt)?.delete(this)

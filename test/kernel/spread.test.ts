@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { childPeeker, peekSockopts, procObserver, sockoptObserver, type PeekedState } from '../helpers/kernel'
 import { root } from '../helpers/paths'
 import { fdOf } from '../helpers/sockets'
-import { install, setKeepAlive, withKeepAlive } from '../lib'
+import { capabilities, install, setKeepAlive, withKeepAlive } from '../lib'
 
 const N = 24
 const strace = (() => {
@@ -163,6 +163,23 @@ const server = net.createServer().listen(0, '127.0.0.1', async () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('a socket connected again and again waits for one re-arm at a time: one listener, never more', async () => {
+    handles.push(install({ idle: 30_000 }))
+    const s = new net.Socket()
+    opened.push(s)
+    const base = s.listenerCount('close')
+    for (let i = 0; i < 12; i++) {
+      s.connect(port, '127.0.0.1')
+      await once(s, 'connect')
+      await new Promise((r) => setImmediate(r))
+      // With the addon on Linux each connection waits for its re-arm (idle over 16 s): one listener.
+      expect(s.listenerCount('close'), `connection ${i + 1}`).toBe(capabilities.native ? base + 1 : base)
+      s.destroy()
+      await once(s, 'close')
+    }
+    expect(s.listenerCount('close')).toBe(base)
   })
 
   it('{ spread: false } applies the exact values to every socket', async (ctx) => {
