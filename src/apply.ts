@@ -80,7 +80,7 @@ export function applyChecked(s: InternalSocket, n: Normalized, onError?: ErrorSi
 /** The state of a socket waiting for 'connect', with the shared listener on it. */
 function deferState(s: InternalSocket) {
   const state = stateOf(s)
-  // First: `on` may refuse (an http2 session's socket), and then nothing has changed.
+  // First: `on` may refuse (an http2 session's socket proxy once the session let go of its socket), and then nothing has changed.
   if (!state.listening) {
     s.on('connect', onConnectApply)
     state.listening = true

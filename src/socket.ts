@@ -54,10 +54,12 @@ export class SocketState {
   origin: string | null = null
   /** Its index in the census list; -1 when not in it. */
   slot = -1
-  /** The second (Date.now() / 1000) its first keepalive timer is due to be re-armed (spread.ts); 0: none. */
+  /** The second (performance.now() / 1000) its first keepalive timer is due to be re-armed (spread.ts); 0: none. */
   refineAt = 0
-  /** The drawn idle that re-arm sets again. */
+  /** The idle the kernel holds for it (the drawn one, in whole seconds), which the re-arm sets again. */
   refineIdle = 0
+  /** The handle of the connection waiting for that re-arm. */
+  refineHandle: object | null = null
 }
 
 export const kState = Symbol('tcp-keepalive.state')

@@ -31,6 +31,7 @@
 import { backend } from './backend'
 import { capabilities } from './capabilities'
 import { invalidType } from './errors'
+import { types } from 'node:util'
 import { kState, stateOf, type InternalSocket, type SocketState } from './socket'
 import { UNSET, type Normalized } from './values'
 
@@ -84,16 +85,17 @@ function spreadOf(n: Normalized): Normalized {
 }
 
 // Linux's timer wheel fires a timer armed 16 s or more ahead on a 2 s grid
-// (HZ=250) and one armed less than 16 s ahead on a 256 ms grid. The first
-// keepalive timer of a connection is armed for the whole idle time, so the
-// first probes of connections opened within a couple of seconds all leave in
-// one or two timer runs however the idles are drawn, and every later probe
-// keeps that phase. Setting the idle again once less than 15 s remain makes
-// the kernel re-arm the timer (for the same deadline: the idle counts from
-// the last packet received) on the finer grid, where connections opened at
-// different moments keep different slots. Done only where the kernel still
-// holds the idle drawn (nobody changed it since), and never on a destroyed
-// socket (the backend refuses it).
+// and one armed less than 16 s ahead on a 256 ms grid (HZ=250; other HZ
+// values have other grids, but a timer armed closer is always on a finer
+// one). The first keepalive timer of a connection is armed for the whole
+// idle time, so the first probes of connections opened within a couple of
+// seconds all leave in one or two timer runs however the idles are drawn,
+// and every later probe keeps that phase. Setting the idle again once less
+// than 15 s remain makes the kernel re-arm the timer (for the same deadline:
+// the idle counts from the last packet received) on the finer grid, where
+// connections opened at different moments keep different slots. Done only
+// where the kernel still holds the idle drawn (nobody changed it since), and
+// never on a destroyed socket (the backend refuses it).
 const FINE_AHEAD = 15_000
 // Read at first use: capabilities loads the addon, importing does not.
 let refining: boolean | undefined
@@ -103,54 +105,76 @@ const REFINE = (): boolean => (refining ??= capabilities.native && capabilities.
 // second that has any, not one per connection. (A timer per connection, with
 // a WeakRef so that it kept no closed socket alive, added 26 % to the
 // instructions per connection of the hook benchmark, most of it in the
-// garbage collector.) A socket leaves its second at 'close', so no closed
-// socket is held.
+// garbage collector.) A socket leaves its second at 'close', so a closed
+// socket is held at most until that second (only where its 'close'
+// listeners were taken off). Seconds on the monotonic clock, as timers
+// count: a step of the wall clock must not move a re-arm past the kernel's
+// timer.
 const waiting = new Map<number, Set<InternalSocket>>()
+
+/** Takes a waiting socket out of its second and its 'close' listener off. */
+function forget(socket: InternalSocket, state: SocketState): void {
+  waiting.get(state.refineAt)?.delete(socket)
+  state.refineAt = 0
+  state.refineHandle = null
+  socket.removeListener('close', leave)
+}
 
 /** Called once bulk options are applied to a connected socket. */
 export function afterApply(socket: InternalSocket, n: Normalized): void {
-  if (!REFINE() || !drawn.has(n) || n.idle === UNSET || n.idle <= FINE_AHEAD + GRANULE) return
+  if (!REFINE()) return
   const state = stateOf(socket)
-  if (state.refineAt !== 0) waiting.get(state.refineAt)?.delete(socket)
-  else {
-    try {
-      socket.on('close', leave)
-    } catch {
-      // An object that refuses listeners (an HTTP/2 session's socket proxy) cannot be watched: no re-arm.
-      return
-    }
+  // Configured again: the last configuration decides whether a re-arm is due.
+  if (state.refineAt !== 0) forget(socket, state)
+  // An HTTP/2 session's socket proxy forwards listeners to the socket behind
+  // it, but throws on every read once the session lets go of that socket:
+  // not something to keep and read later.
+  if (!drawn.has(n) || n.idle === UNSET || n.idle <= FINE_AHEAD + GRANULE || types.isProxy(socket)) return
+  try {
+    socket.on('close', leave)
+  } catch {
+    return
   }
-  // Rounded up: the re-arm comes at most a second later, still under 16 s ahead of the timer.
-  const at = Math.ceil((Date.now() + n.idle - FINE_AHEAD) / GRANULE)
+  // Rounded up: 14 to 15 s before the kernel's timer, on its fine grid and
+  // well before it fires.
+  const at = Math.ceil((performance.now() + n.idle - FINE_AHEAD) / GRANULE)
   let sockets = waiting.get(at)
   if (sockets === undefined) {
     waiting.set(at, (sockets = new Set()))
-    setTimeout(due, at * GRANULE - Date.now(), at).unref()
+    setTimeout(due, at * GRANULE - performance.now(), at).unref()
   }
   sockets.add(socket)
   state.refineAt = at
-  state.refineIdle = n.idle
+  // What the kernel holds: whole seconds, a drawn value being the request itself when it is the top one.
+  state.refineIdle = Math.ceil(n.idle / GRANULE) * GRANULE
+  state.refineHandle = socket._handle
 }
 
 /** 'close' of a waiting socket. */
 function leave(this: InternalSocket): void {
-  // Off again: a socket connected anew is watched anew, one listener at a time.
-  this.removeListener('close', leave)
   const state = this[kState]
-  if (state === undefined || state.refineAt === 0) return
-  waiting.get(state.refineAt)?.delete(this)
-  state.refineAt = 0
+  if (state === undefined) return
+  // The 'close' of an earlier connection of this socket, come after it
+  // connected again: the new connection waits on.
+  if (this._handle !== null && this._handle === state.refineHandle) return
+  forget(this, state)
 }
 
+/** The timer of second `at`: re-arms each socket still waiting in it. */
 function due(at: number): void {
   const sockets = waiting.get(at)
   waiting.delete(at)
   if (sockets === undefined) return
   for (const socket of sockets) {
-    const state = socket[kState] as SocketState
-    state.refineAt = 0
-    socket.removeListener('close', leave)
-    refine(socket, state.refineIdle)
+    // One socket's failure is its own: the others of this second still get theirs.
+    try {
+      const state = socket[kState] as SocketState
+      const idle = state.refineIdle
+      forget(socket, state)
+      refine(socket, idle)
+    } catch {
+      // Nothing to arrange on it.
+    }
   }
 }
 
