@@ -2,7 +2,7 @@
 // syscalls it makes, what its raw binding refuses before any syscall, the
 // drop-time rule, and Worker.terminate() at any point.
 import { spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { once } from 'node:events'
 import net from 'node:net'
 import { createRequire } from 'node:module'
@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { harness } from '../helpers/paths'
+import { harness, withChildScript } from '../helpers/paths'
 import { peekSockopt } from '../helpers/kernel'
 import { fdOf, tcpPair } from '../helpers/sockets'
 import { capabilities, getKeepAlive, setKeepAlive } from '../lib'
@@ -60,12 +60,7 @@ if (strace) console.log(`observer check not run: ${strace}`)
 // `client` in scope) under strace; returns the socket calls on the client's
 // fd between each pair of marks.
 function traced(body: string): Record<string, string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'tka-strace-'))
-  try {
-    const script = join(dir, 'child.cjs')
-    writeFileSync(
-      script,
-      `const net = require('node:net')
+  const child = `const net = require('node:net')
 const fs = require('node:fs')
 const pkg = require(${JSON.stringify(join(root, 'dist', 'cjs', 'index.js'))})
 const raw = require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(root)})
@@ -79,8 +74,8 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
     server.close()
   })
 })
-`,
-    )
+`
+  return withChildScript('tka-strace-', child, (script, dir) => {
     const log = join(dir, 'trace')
     const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=setsockopt,getsockopt,getsockname,write', '-o', log, process.execPath, script], { encoding: 'utf8' })
     expect(r.status, r.stderr).toBe(0)
@@ -100,9 +95,7 @@ const server = net.createServer().listen(0, '127.0.0.1', () => {
       if (section && call && Number(call[2]) !== fd) (out[section] as string[]).push(`${call[1]} on fd ${call[2]}`)
     }
     return out
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 describe.skipIf(process.platform !== 'linux' || !capabilities.native)('syscalls (strace)', () => {

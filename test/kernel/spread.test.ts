@@ -4,15 +4,14 @@
 // here is the kernel's, read from outside the process (getsockopt on a
 // duplicate held by a python child, or pidfd_getfd into a child of ours).
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { childPeeker, peekSockopts, procObserver, sockoptObserver, type PeekedState } from '../helpers/kernel'
-import { root } from '../helpers/paths'
+import { root, withChildScript } from '../helpers/paths'
 import { fdOf } from '../helpers/sockets'
 import { capabilities, install, setKeepAlive, withKeepAlive } from '../lib'
 
@@ -128,12 +127,7 @@ describe.runIf(process.platform === 'linux')('the spread, as the kernel holds it
   // and held by the kernel as 18 s.
   it('the re-arm reaches every open socket that drew over 16 s, once, and no socket closed before it', (ctx) => {
     if (strace !== null) return ctx.skip(`not run: ${strace}`)
-    const dir = mkdtempSync(join(tmpdir(), 'tka-rearm-'))
-    try {
-      const script = join(dir, 'child.cjs')
-      writeFileSync(
-        script,
-        `const net = require('node:net')
+    const child = `const net = require('node:net')
 const { install } = require(${JSON.stringify(join(root, 'dist', 'cjs', 'index.js'))})
 install({ idle: 17500, interval: 5000 })
 const server = net.createServer().listen(0, '127.0.0.1', async () => {
@@ -145,8 +139,8 @@ const server = net.createServer().listen(0, '127.0.0.1', async () => {
   for (const s of closed) s.destroy()
   setTimeout(() => process.exit(0), 4500)
 })
-`,
-      )
+`
+    withChildScript('tka-rearm-', child, (script, dir) => {
       const log = join(dir, 'trace')
       const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=setsockopt', '-o', log, process.execPath, script], { encoding: 'utf8' })
       expect(r.status, r.stderr).toBe(0)
@@ -162,18 +156,11 @@ const server = net.createServer().listen(0, '127.0.0.1', async () => {
       // Re-armed through a second below and back; a 16 s draw is already on the fine grid.
       for (const fd of kept) expect(idles.get(fd), `fd ${fd}`).toEqual(first(fd) > 16 ? [first(fd), first(fd) - 1, first(fd)] : [16])
       for (const fd of closed) expect(idles.get(fd)?.length, `closed fd ${fd}`).toBe(1)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   it('a socket closed before its re-arm is not held: collected while its second is still ahead', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tka-rearm-gc-'))
-    try {
-      const script = join(dir, 'child.cjs')
-      writeFileSync(
-        script,
-        `const net = require('node:net')
+    const child = `const net = require('node:net')
 const { install } = require(${JSON.stringify(join(root, 'dist', 'cjs', 'index.js'))})
 install({ idle: 60000 })
 const server = net.createServer().listen(0, '127.0.0.1', async () => {
@@ -189,14 +176,12 @@ const server = net.createServer().listen(0, '127.0.0.1', async () => {
   process.stdout.write(String(refs.filter((r) => r.deref() !== undefined).length))
   process.exit(0)
 })
-`,
-      )
+`
+    withChildScript('tka-rearm-gc-', child, (script) => {
       const r = spawnSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8' })
       expect(r.status, r.stderr).toBe(0)
       expect(r.stdout, 'sockets still reachable after close and gc').toBe('0')
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   it('a socket connected again and again waits for one re-arm at a time: one listener, never more', async () => {
