@@ -60,6 +60,8 @@ export class SocketState {
   refineIdle = 0
   /** The handle of the connection waiting for that re-arm. */
   refineHandle: object | null = null
+  /** spread.ts's 'close' listener is on this socket (added once, left on). */
+  refineWatched = false
 }
 
 export const kState = Symbol('tcp-keepalive.state')

@@ -112,12 +112,11 @@ const REFINE = (): boolean => (refining ??= capabilities.native && capabilities.
 // timer.
 const waiting = new Map<number, Set<InternalSocket>>()
 
-/** Takes a waiting socket out of its second and its 'close' listener off. */
+/** Takes a waiting socket out of its second. */
 function forget(socket: InternalSocket, state: SocketState): void {
   waiting.get(state.refineAt)?.delete(socket)
   state.refineAt = 0
   state.refineHandle = null
-  socket.removeListener('close', leave)
 }
 
 /** Called once bulk options are applied to a connected socket. */
@@ -130,18 +129,25 @@ export function afterApply(socket: InternalSocket, n: Normalized): void {
   // it, but throws on every read once the session lets go of that socket:
   // not something to keep and read later.
   if (!drawn.has(n) || n.idle === UNSET || n.idle <= FINE_AHEAD + GRANULE || types.isProxy(socket)) return
-  try {
-    socket.on('close', leave)
-  } catch {
-    return
+  // Once per socket, and left on: taking it off at each 'close' cost more
+  // than the rest of the wait together, and a socket connected again waits
+  // again through the same listener.
+  if (!state.refineWatched) {
+    try {
+      socket.on('close', leave)
+    } catch {
+      return
+    }
+    state.refineWatched = true
   }
   // Rounded up: 14 to 15 s before the kernel's timer, on its fine grid and
   // well before it fires.
-  const at = Math.ceil((performance.now() + n.idle - FINE_AHEAD) / GRANULE)
+  const now = performance.now()
+  const at = Math.ceil((now + n.idle - FINE_AHEAD) / GRANULE)
   let sockets = waiting.get(at)
   if (sockets === undefined) {
     waiting.set(at, (sockets = new Set()))
-    setTimeout(due, at * GRANULE - performance.now(), at).unref()
+    setTimeout(due, at * GRANULE - now, at).unref()
   }
   sockets.add(socket)
   state.refineAt = at
@@ -154,9 +160,9 @@ export function afterApply(socket: InternalSocket, n: Normalized): void {
 function leave(this: InternalSocket): void {
   const state = this[kState]
   if (state === undefined) return
-  // The 'close' of an earlier connection of this socket, come after it
-  // connected again: the new connection waits on.
-  if (this._handle !== null && this._handle === state.refineHandle) return
+  // Not waiting, or the 'close' of an earlier connection of this socket come
+  // after it connected again: the new connection waits on.
+  if (state.refineAt === 0 || (this._handle !== null && this._handle === state.refineHandle)) return
   forget(this, state)
 }
 
