@@ -220,7 +220,7 @@ struct TcpInfo {
 bool ReadTcpInfo(Socket s, TcpInfo* out, Failure* fail);
 
 // ---- Linux-only facilities (sys_linux.cc) ----------------------------------
-// The process inspector (diag_linux.cc): another process's sockets read
+// The process inspector (sys_linux.cc): another process's sockets read
 // through sock_diag (netlink INET_DIAG), and copies taken with pidfd_getfd
 // only for the options sock_diag lacks. addon.cc calls these under the same
 // #if; elsewhere its exports are absent and JS reports inspect unsupported.

@@ -17,7 +17,7 @@ import { invalidType, makeError } from './errors'
 import { DEFAULT_IDLE_LIMIT, isExposed } from './exposure'
 import type { KeepAliveState } from './options'
 import { stateOf, type InternalSocket, kState, type SocketState } from './socket'
-import type { TcpInfo, TcpState } from './tcpinfo'
+import type { TcpState } from './tcpinfo'
 import { rememberPeer, watchCloses } from './timeout-event'
 
 /** One connection as `connections()` reports it. Times are milliseconds. */
@@ -155,28 +155,9 @@ export function hostOf(s: Tracked): string | null {
   return typeof s.servername === 'string' ? s.servername : (s._host ?? null)
 }
 
-let tcpInfoWorks = true
-
-/** What the kernel holds for one socket; null when it closed meanwhile. */
-export function readSocket(s: InternalSocket): { keepalive: KeepAliveState; info: TcpInfo | null } | null {
-  let keepalive: KeepAliveState
-  try {
-    keepalive = backend.get(s)
-  } catch {
-    // Closed, or not TCP after all (a TLS socket over a pipe): not a connection to list.
-    return null
-  }
-  let info: TcpInfo | null = null
-  if (tcpInfoWorks) {
-    try {
-      info = backend.tcpInfo(s)
-    } catch (err) {
-      // No TCP_INFO here (no addon, or an OS without the call): the rest of the entry still stands.
-      if ((err as { code?: unknown }).code === 'ERR_TCP_KEEPALIVE_UNSUPPORTED') tcpInfoWorks = false
-      else return null
-    }
-  }
-  return { keepalive, info }
+/** What the kernel holds for one socket; null when it is not a connected TCP socket or the OS would not read it. */
+export function readSocket(s: InternalSocket): SocketReading | null {
+  return backend.readAll([s])[0] ?? null
 }
 
 /**

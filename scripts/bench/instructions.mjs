@@ -1,5 +1,5 @@
 // Hook overhead counted in instructions instead of seconds: on a shared
-// 2-core VM the CPU-time rounds of bench.mjs spread by several percent, while
+// 2-core VM the CPU-time rounds of run.mjs spread by several percent, while
 // callgrind's count for the same script and inputs repeats to within 0.01 %
 // whatever else the machine is doing, once V8 runs with --predictable (no
 // concurrent compiler or GC threads racing the main one).
@@ -10,7 +10,7 @@
 // and most of V8's compilation fall out (the rest of warm-up still leans on
 // the slope, equally for every side), and startup is reported apart.
 // Callgrind sees user space only; the kernel's side (the setsockopt calls,
-// the keepalive timer) is what bench.mjs's CPU rounds add on top.
+// the keepalive timer) is what run.mjs's CPU rounds add on top.
 //
 // node scripts/bench/instructions.mjs [--quick]   (needs valgrind)
 import { dirname, join } from 'node:path'
