@@ -16,6 +16,8 @@ import { fdOf } from '../helpers/sockets'
 import { capabilities, install, setKeepAlive, withKeepAlive } from '../lib'
 
 const N = 24
+// The re-arm test judges system calls; where strace is missing or may not
+// trace, it is skipped with this reason (reported as not run), never passed.
 const strace = (() => {
   const r = spawnSync('strace', ['-f', '-o', '/dev/null', 'true'])
   if (r.error) return 'strace is not installed'
